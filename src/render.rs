@@ -1,0 +1,682 @@
+//! decode -> orient -> resize/crop -> encode. Synchronous and pure: bytes in, bytes out.
+//!
+//! The order is chosen for speed and memory. The header is read first and checked against the
+//! pixel limit; JPEG sources are decoded at a reduced DCT scale (1/2, 1/4, 1/8) when the
+//! output is much smaller; the kept region is resized *in stored orientation* (the plan's
+//! region is mapped back through the EXIF orientation), and only the small result is rotated.
+//! Metadata is never copied to the output. Callers pass a `cancelled` probe that the pipeline
+//! checks between stages, so a render over its time budget stops without the renderer
+//! reading a clock itself.
+
+use std::io::Cursor;
+
+use fast_image_resize as fr;
+use image::ImageDecoder as _;
+
+use crate::error::{Error, Result};
+use crate::ops::{Format, Limits, Ops, Rgb};
+use crate::plan::{Orientation, Plan, Rect};
+
+/// A finished rendition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub bytes: Vec<u8>,
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Source formats the renderer accepts, recognised by their magic bytes, never by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    Jpeg,
+    Png,
+    Webp,
+    Gif,
+}
+
+impl SourceFormat {
+    pub fn sniff(bytes: &[u8]) -> Result<Self> {
+        let f = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            SourceFormat::Jpeg
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            SourceFormat::Png
+        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            SourceFormat::Webp
+        } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+            SourceFormat::Gif
+        } else {
+            return Err(Error::Unsupported(
+                "source is not a JPEG, PNG, WebP or GIF image".into(),
+            ));
+        };
+        Ok(f)
+    }
+
+    fn image_format(self) -> image::ImageFormat {
+        match self {
+            SourceFormat::Jpeg => image::ImageFormat::Jpeg,
+            SourceFormat::Png => image::ImageFormat::Png,
+            SourceFormat::Webp => image::ImageFormat::WebP,
+            SourceFormat::Gif => image::ImageFormat::Gif,
+        }
+    }
+}
+
+/// 8-bit interleaved pixels, 3 (RGB) or 4 (RGBA, straight alpha) channels.
+#[derive(Debug, Clone)]
+pub(crate) struct Pixels {
+    pub w: u32,
+    pub h: u32,
+    pub channels: u8,
+    pub data: Vec<u8>,
+}
+
+impl Pixels {
+    fn new(w: u32, h: u32, channels: u8, data: Vec<u8>) -> Self {
+        debug_assert_eq!(data.len(), w as usize * h as usize * channels as usize);
+        Pixels {
+            w,
+            h,
+            channels,
+            data,
+        }
+    }
+
+    fn pixel_type(&self) -> fr::PixelType {
+        if self.channels == 4 {
+            fr::PixelType::U8x4
+        } else {
+            fr::PixelType::U8x3
+        }
+    }
+}
+
+/// What the header says, before decoding.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    pub format: SourceFormat,
+    /// Stored size, before orientation.
+    pub width: u32,
+    pub height: u32,
+    pub orientation: Orientation,
+}
+
+/// Renders `source` with `ops` into `format`.
+///
+/// `cancelled` is polled between stages; when it answers true the render stops with
+/// [`Error::Timeout`] carrying `budget_ms`.
+pub fn render(
+    source: &[u8],
+    ops: &Ops,
+    format: Format,
+    limits: &Limits,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Rendered> {
+    let check = || {
+        if cancelled() {
+            Err(Error::Timeout(limits.render_timeout_ms))
+        } else {
+            Ok(())
+        }
+    };
+    let probe = probe(source, limits)?;
+    let user = Orientation {
+        quarter_turns: ops.rotate.quarter_turns(),
+        mirror: ops.flip,
+    };
+    let orientation = probe.orientation.then(user);
+    let (dw, dh) = orientation.apply_size(probe.width, probe.height);
+    let plan = Plan::new(ops, dw, dh, limits)?;
+    if format == Format::Webp && (plan.width > 16383 || plan.height > 16383) {
+        return Err(Error::TooLarge(
+            "webp output is limited to 16383 px a side".into(),
+        ));
+    }
+    check()?;
+
+    // The region to keep, in stored coordinates, and its size after resizing.
+    let stored = (f64::from(probe.width), f64::from(probe.height));
+    let mut region = orientation.rect_to_stored(plan.region, stored);
+    let (rw, rh) = if orientation.swaps_axes() {
+        (plan.resized.1, plan.resized.0)
+    } else {
+        plan.resized
+    };
+
+    // Decode, at a reduced scale when the region shrinks enough.
+    let scale = (f64::from(rw) / region.w).max(f64::from(rh) / region.h);
+    let pixels = decode(source, &probe, scale, limits)?;
+    check()?;
+    let (fx, fy) = (
+        f64::from(pixels.w) / stored.0,
+        f64::from(pixels.h) / stored.1,
+    );
+    region = Rect {
+        x: region.x * fx,
+        y: region.y * fy,
+        w: region.w * fx,
+        h: region.h * fy,
+    };
+    if plan.smart {
+        region = smart_region(&pixels, region);
+    }
+
+    let resized = resize(&pixels, region, rw, rh)?;
+    drop(pixels);
+    check()?;
+    let mut out = reorient(resized, orientation);
+
+    if plan.offset != (0, 0) || (plan.width, plan.height) != (out.w, out.h) {
+        out = pad(out, &plan, ops.background, format);
+    }
+    if let Some(sigma) = ops.blur {
+        out = blur(out, sigma.as_f32());
+        check()?;
+    }
+    if let Some(sigma) = ops.sharpen {
+        out = sharpen(out, sigma.as_f32());
+        check()?;
+    }
+    out = flatten(out, ops.background, format);
+    let quality = ops.quality.or(format.default_quality()).unwrap_or(100);
+    let bytes = encode(&out, format, quality)?;
+    Ok(Rendered {
+        bytes,
+        format,
+        width: out.w,
+        height: out.h,
+    })
+}
+
+/// Reads the source's format, size and orientation, and checks the pixel and frame limits.
+pub fn probe(source: &[u8], limits: &Limits) -> Result<Probe> {
+    let format = SourceFormat::sniff(source)?;
+    let (width, height, exif) = match format {
+        SourceFormat::Jpeg => {
+            let mut d = jpeg_decoder::Decoder::new(Cursor::new(source));
+            d.read_info().map_err(|e| undecodable(format, e))?;
+            let info = d
+                .info()
+                .ok_or_else(|| undecodable(format, "no frame header"))?;
+            let exif = d
+                .exif_data()
+                .and_then(image::metadata::Orientation::from_exif_chunk);
+            (u32::from(info.width), u32::from(info.height), exif)
+        }
+        _ => {
+            let frames = count_frames(format, source);
+            if frames > limits.max_frames {
+                return Err(Error::TooLarge(format!(
+                    "animation has {frames} frames, over the limit of {}",
+                    limits.max_frames
+                )));
+            }
+            let mut d = image_decoder(source, format, limits)?;
+            let (w, h) = d.dimensions();
+            let o = d.orientation().ok();
+            (w, h, o)
+        }
+    };
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_source_pixels {
+        return Err(Error::TooLarge(format!(
+            "source is {width}x{height}, over the {} pixel limit",
+            limits.max_source_pixels
+        )));
+    }
+    let orientation = Orientation::from_exif(exif.map(|o| o.to_exif()).unwrap_or(1));
+    Ok(Probe {
+        format,
+        width,
+        height,
+        orientation,
+    })
+}
+
+fn undecodable(format: SourceFormat, e: impl std::fmt::Display) -> Error {
+    // The decoder's message says what is wrong with the file, not anything about us.
+    Error::Undecodable(format!("{format:?} source: {e}").to_lowercase())
+}
+
+fn image_decoder<'a>(
+    source: &'a [u8],
+    format: SourceFormat,
+    limits: &Limits,
+) -> Result<Box<dyn image::ImageDecoder + 'a>> {
+    let mut reader = image::ImageReader::with_format(Cursor::new(source), format.image_format());
+    let mut l = image::Limits::default();
+    // Room for the largest allowed source at 16 bits per channel with alpha.
+    l.max_alloc = Some(limits.max_source_pixels.saturating_mul(8));
+    reader.limits(l);
+    let d = reader.into_decoder().map_err(|e| image_error(format, e))?;
+    Ok(Box::new(d))
+}
+
+fn image_error(format: SourceFormat, e: image::ImageError) -> Error {
+    match e {
+        image::ImageError::Limits(_) => Error::TooLarge("source is over the memory limit".into()),
+        image::ImageError::Unsupported(u) => {
+            Error::Unsupported(format!("{format:?} source: {u}").to_lowercase())
+        }
+        other => undecodable(format, other),
+    }
+}
+
+/// Decodes the whole source, at the smallest DCT scale that keeps at least `scale` of it
+/// (JPEG only; other formats decode at full size).
+fn decode(source: &[u8], probe: &Probe, scale: f64, limits: &Limits) -> Result<Pixels> {
+    match probe.format {
+        SourceFormat::Jpeg => decode_jpeg(source, probe, scale),
+        f => {
+            let d = image_decoder(source, f, limits)?;
+            let img = image::DynamicImage::from_decoder(d).map_err(|e| image_error(f, e))?;
+            Ok(if img.color().has_alpha() {
+                let rgba = img.into_rgba8();
+                Pixels::new(rgba.width(), rgba.height(), 4, rgba.into_raw())
+            } else {
+                let rgb = img.into_rgb8();
+                Pixels::new(rgb.width(), rgb.height(), 3, rgb.into_raw())
+            })
+        }
+    }
+}
+
+fn decode_jpeg(source: &[u8], probe: &Probe, scale: f64) -> Result<Pixels> {
+    let f = SourceFormat::Jpeg;
+    let mut d = jpeg_decoder::Decoder::new(Cursor::new(source));
+    if scale < 1.0 {
+        let want = |side: u32| {
+            ((f64::from(side) * scale).ceil() as u32).clamp(1, u32::from(u16::MAX)) as u16
+        };
+        d.scale(want(probe.width), want(probe.height))
+            .map_err(|e| undecodable(f, e))?;
+    }
+    let data = d.decode().map_err(|e| undecodable(f, e))?;
+    let info = d.info().ok_or_else(|| undecodable(f, "no frame header"))?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    let n = w as usize * h as usize;
+    let rgb = match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => data,
+        jpeg_decoder::PixelFormat::L8 => data.iter().flat_map(|&l| [l, l, l]).collect(),
+        jpeg_decoder::PixelFormat::L16 => data
+            .chunks_exact(2)
+            .flat_map(|c| [c[0], c[0], c[0]])
+            .collect(),
+        jpeg_decoder::PixelFormat::CMYK32 => {
+            // Adobe writes inverted CMYK; the decoder hands it over as stored. A naive
+            // conversion: good enough for print-only assets that reach the web by accident.
+            data.chunks_exact(4)
+                .flat_map(|p| {
+                    let k = u32::from(p[3]);
+                    [0, 1, 2].map(|i| ((u32::from(p[i]) * k + 127) / 255) as u8)
+                })
+                .collect()
+        }
+    };
+    if rgb.len() != n * 3 {
+        return Err(undecodable(f, "pixel data has the wrong length"));
+    }
+    Ok(Pixels::new(w, h, 3, rgb))
+}
+
+/// Resizes `region` of `src` to `w`×`h` with Lanczos3 (SIMD), premultiplying alpha.
+fn resize(src: &Pixels, region: Rect, w: u32, h: u32) -> Result<Pixels> {
+    let full = region.x == 0.0
+        && region.y == 0.0
+        && region.w == f64::from(src.w)
+        && region.h == f64::from(src.h);
+    if full && (w, h) == (src.w, src.h) {
+        return Ok(src.clone());
+    }
+    let src_img = fr::images::ImageRef::new(src.w, src.h, &src.data, src.pixel_type())
+        .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
+    let mut dst = fr::images::Image::new(w, h, src.pixel_type());
+    // Clamp against float drift so the crop box never leaves the image.
+    let x = region.x.clamp(0.0, f64::from(src.w));
+    let y = region.y.clamp(0.0, f64::from(src.h));
+    let rw = region.w.min(f64::from(src.w) - x).max(f64::MIN_POSITIVE);
+    let rh = region.h.min(f64::from(src.h) - y).max(f64::MIN_POSITIVE);
+    let options = fr::ResizeOptions::new()
+        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3))
+        .crop(x, y, rw, rh);
+    fr::Resizer::new()
+        .resize(&src_img, &mut dst, &options)
+        .map_err(|e| Error::Internal(format!("resize: {e}")))?;
+    Ok(Pixels::new(w, h, src.channels, dst.into_vec()))
+}
+
+/// Applies a dihedral transform to (small, already resized) pixels.
+fn reorient(src: Pixels, o: Orientation) -> Pixels {
+    if o.is_identity() {
+        return src;
+    }
+    let (w, h, c) = (src.w as usize, src.h as usize, src.channels as usize);
+    let (ow, oh) = o.apply_size(src.w, src.h);
+    let (ow_us, oh_us) = (ow as usize, oh as usize);
+    let mut out = vec![0u8; src.data.len()];
+    for y in 0..h {
+        for x in 0..w {
+            let (mut dx, dy) = match o.quarter_turns % 4 {
+                0 => (x, y),
+                1 => (h - 1 - y, x),
+                2 => (w - 1 - x, h - 1 - y),
+                _ => (y, w - 1 - x),
+            };
+            if o.mirror {
+                dx = ow_us - 1 - dx;
+            }
+            debug_assert!(dx < ow_us && dy < oh_us);
+            let s = (y * w + x) * c;
+            let d = (dy * ow_us + dx) * c;
+            out[d..d + c].copy_from_slice(&src.data[s..s + c]);
+        }
+    }
+    Pixels::new(ow, oh, src.channels, out)
+}
+
+/// Places the resized image on the plan's canvas, filled with the background (or transparent
+/// where the format allows and no background was asked for).
+fn pad(img: Pixels, plan: &Plan, background: Option<Rgb>, format: Format) -> Pixels {
+    let transparent = background.is_none() && format.has_alpha();
+    let channels = if transparent { 4 } else { img.channels };
+    let fill: [u8; 4] = match background {
+        Some(Rgb([r, g, b])) => [r, g, b, 255],
+        None if transparent => [0, 0, 0, 0],
+        None => [255, 255, 255, 255],
+    };
+    let img = if channels == 4 { to_rgba(img) } else { img };
+    let (cw, ch, c) = (plan.width as usize, plan.height as usize, channels as usize);
+    let mut data: Vec<u8> = fill[..c]
+        .iter()
+        .copied()
+        .cycle()
+        .take(cw * ch * c)
+        .collect();
+    let (ox, oy) = (plan.offset.0 as usize, plan.offset.1 as usize);
+    let row = img.w as usize * c;
+    for y in 0..img.h as usize {
+        let d = ((oy + y) * cw + ox) * c;
+        data[d..d + row].copy_from_slice(&img.data[y * row..(y + 1) * row]);
+    }
+    Pixels::new(plan.width, plan.height, channels, data)
+}
+
+fn to_rgba(img: Pixels) -> Pixels {
+    if img.channels == 4 {
+        return img;
+    }
+    let data = img
+        .data
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    Pixels::new(img.w, img.h, 4, data)
+}
+
+/// Removes the alpha channel: blends onto the background when the format has no alpha or a
+/// background was asked for, and drops it unchanged when every pixel is opaque anyway.
+fn flatten(img: Pixels, background: Option<Rgb>, format: Format) -> Pixels {
+    if img.channels != 4 {
+        return img;
+    }
+    let opaque = img.data.chunks_exact(4).all(|p| p[3] == 255);
+    if !opaque && background.is_none() && format.has_alpha() {
+        return img;
+    }
+    let Rgb(bg) = background.unwrap_or(Rgb::WHITE);
+    let data = img
+        .data
+        .chunks_exact(4)
+        .flat_map(|p| {
+            let a = u32::from(p[3]);
+            [0, 1, 2]
+                .map(|i| ((u32::from(p[i]) * a + u32::from(bg[i]) * (255 - a) + 127) / 255) as u8)
+        })
+        .collect();
+    Pixels::new(img.w, img.h, 3, data)
+}
+
+fn blur(img: Pixels, sigma: f32) -> Pixels {
+    with_buffer(img, |b| match b {
+        Buf::Rgb(i) => Buf::Rgb(image::imageops::fast_blur(&i, sigma)),
+        Buf::Rgba(i) => Buf::Rgba(image::imageops::fast_blur(&i, sigma)),
+    })
+}
+
+fn sharpen(img: Pixels, sigma: f32) -> Pixels {
+    with_buffer(img, |b| match b {
+        Buf::Rgb(i) => Buf::Rgb(image::imageops::unsharpen(&i, sigma, 1)),
+        Buf::Rgba(i) => Buf::Rgba(image::imageops::unsharpen(&i, sigma, 1)),
+    })
+}
+
+enum Buf {
+    Rgb(image::RgbImage),
+    Rgba(image::RgbaImage),
+}
+
+/// Runs an `image` crate operation on our pixels without copying them.
+fn with_buffer(img: Pixels, f: impl FnOnce(Buf) -> Buf) -> Pixels {
+    let (w, h) = (img.w, img.h);
+    let buf = if img.channels == 4 {
+        Buf::Rgba(image::RgbaImage::from_raw(w, h, img.data).expect("sized"))
+    } else {
+        Buf::Rgb(image::RgbImage::from_raw(w, h, img.data).expect("sized"))
+    };
+    match f(buf) {
+        Buf::Rgb(i) => Pixels::new(w, h, 3, i.into_raw()),
+        Buf::Rgba(i) => Pixels::new(w, h, 4, i.into_raw()),
+    }
+}
+
+/// Slides the region along its free axis to the position whose luminance histogram has the
+/// highest entropy: the busiest part of the picture, usually the subject.
+fn smart_region(img: &Pixels, region: Rect) -> Rect {
+    let horizontal = region.w < f64::from(img.w) - 0.5;
+    let vertical = region.h < f64::from(img.h) - 0.5;
+    if !horizontal && !vertical {
+        return region;
+    }
+    // Work on a coarse luminance grid of at most 128 cells along the free axis.
+    let len = if horizontal { img.w } else { img.h } as usize;
+    let cells = len.min(128);
+    let bins = 32usize;
+    let mut hist = vec![0u32; cells * bins];
+    let c = img.channels as usize;
+    let step = (img.w as usize * img.h as usize / 65_536).max(1);
+    for (i, p) in img.data.chunks_exact(c).enumerate().step_by(step) {
+        let (x, y) = (i % img.w as usize, i / img.w as usize);
+        let along = if horizontal { x } else { y };
+        let cell = along * cells / len;
+        let luma = (u32::from(p[0]) * 54 + u32::from(p[1]) * 183 + u32::from(p[2]) * 19) >> 8;
+        hist[cell * bins + (luma as usize * bins / 256)] += 1;
+    }
+    let (window_len, total_len) = if horizontal {
+        (region.w, f64::from(img.w))
+    } else {
+        (region.h, f64::from(img.h))
+    };
+    let window = ((window_len / total_len * cells as f64).round() as usize).clamp(1, cells);
+    let mut best = (f64::MIN, 0usize);
+    for start in 0..=cells - window {
+        let mut h = vec![0u32; bins];
+        for cell in start..start + window {
+            for b in 0..bins {
+                h[b] += hist[cell * bins + b];
+            }
+        }
+        let n: u32 = h.iter().sum();
+        let entropy = if n == 0 {
+            0.0
+        } else {
+            h.iter()
+                .filter(|&&v| v > 0)
+                .map(|&v| {
+                    let p = f64::from(v) / f64::from(n);
+                    -p * p.log2()
+                })
+                .sum()
+        };
+        // Prefer the window nearest the middle among equals, like centre gravity would.
+        let centred = (start as f64 + window as f64 / 2.0 - cells as f64 / 2.0).abs();
+        let score = entropy - centred * 1e-9;
+        if score > best.0 {
+            best = (score, start);
+        }
+    }
+    let offset = (best.1 as f64 / cells as f64 * total_len).clamp(0.0, total_len - window_len);
+    if horizontal {
+        Rect {
+            x: offset,
+            ..region
+        }
+    } else {
+        Rect {
+            y: offset,
+            ..region
+        }
+    }
+}
+
+fn encode(img: &Pixels, format: Format, quality: u8) -> Result<Vec<u8>> {
+    let enc_err =
+        |e: &dyn std::fmt::Display| Error::Internal(format!("{} encoder: {e}", format.extension()));
+    let mut out = Vec::new();
+    match format {
+        Format::Jpeg => {
+            let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
+            enc.set_optimized_huffman_tables(true);
+            let (w, h) = (u16::try_from(img.w), u16::try_from(img.h));
+            let (Ok(w), Ok(h)) = (w, h) else {
+                return Err(Error::TooLarge(
+                    "jpg output is limited to 65535 px a side".into(),
+                ));
+            };
+            enc.encode(&img.data, w, h, jpeg_encoder::ColorType::Rgb)
+                .map_err(|e| enc_err(&e))?;
+        }
+        Format::Png => {
+            use image::ImageEncoder as _;
+            let color = if img.channels == 4 {
+                image::ExtendedColorType::Rgba8
+            } else {
+                image::ExtendedColorType::Rgb8
+            };
+            image::codecs::png::PngEncoder::new_with_quality(
+                &mut out,
+                image::codecs::png::CompressionType::Default,
+                image::codecs::png::FilterType::Adaptive,
+            )
+            .write_image(&img.data, img.w, img.h, color)
+            .map_err(|e| enc_err(&e))?;
+        }
+        Format::Webp => {
+            let enc = if img.channels == 4 {
+                webp::Encoder::from_rgba(&img.data, img.w, img.h)
+            } else {
+                webp::Encoder::from_rgb(&img.data, img.w, img.h)
+            };
+            let mem = enc
+                .encode_simple(false, f32::from(quality))
+                .map_err(|e| enc_err(&format!("{e:?}")))?;
+            out.extend_from_slice(&mem);
+        }
+        Format::Gif => {
+            let color = if img.channels == 4 {
+                image::ExtendedColorType::Rgba8
+            } else {
+                image::ExtendedColorType::Rgb8
+            };
+            let mut enc = image::codecs::gif::GifEncoder::new_with_speed(&mut out, 10);
+            enc.encode(&img.data, img.w, img.h, color)
+                .map_err(|e| enc_err(&e))?;
+        }
+    }
+    Ok(out)
+}
+
+/// Counts animation frames from the container structure, without decoding any of them.
+/// Malformed structure counts what it can; the decoder reports the real error later.
+fn count_frames(format: SourceFormat, b: &[u8]) -> u32 {
+    match format {
+        SourceFormat::Gif => gif_frames(b),
+        SourceFormat::Webp => riff_chunks(b, b"ANMF").max(1),
+        SourceFormat::Png => png_actl_frames(b).unwrap_or(1),
+        SourceFormat::Jpeg => 1,
+    }
+}
+
+fn gif_frames(b: &[u8]) -> u32 {
+    if b.len() < 13 {
+        return 0;
+    }
+    let mut i = 13;
+    if b[10] & 0x80 != 0 {
+        i += 3 << ((b[10] & 7) + 1);
+    }
+    let skip_sub_blocks = |mut i: usize| -> usize {
+        while i < b.len() && b[i] != 0 {
+            i += 1 + b[i] as usize;
+        }
+        i + 1
+    };
+    let mut frames = 0;
+    while i < b.len() {
+        match b[i] {
+            0x21 => i = skip_sub_blocks(i + 2),
+            0x2C => {
+                frames += 1;
+                if i + 10 > b.len() {
+                    break;
+                }
+                let flags = b[i + 9];
+                i += 10;
+                if flags & 0x80 != 0 {
+                    i += 3 << ((flags & 7) + 1);
+                }
+                i = skip_sub_blocks(i + 1);
+            }
+            _ => break,
+        }
+    }
+    frames
+}
+
+fn riff_chunks(b: &[u8], fourcc: &[u8; 4]) -> u32 {
+    let mut count = 0;
+    let mut i = 12;
+    while i + 8 <= b.len() {
+        let id = &b[i..i + 4];
+        let size = u32::from_le_bytes([b[i + 4], b[i + 5], b[i + 6], b[i + 7]]) as usize;
+        if id == fourcc {
+            count += 1;
+        }
+        if id == b"ANIM" || id == b"VP8X" || id == b"ANMF" || id.iter().all(u8::is_ascii_graphic) {
+            // ANMF frames sit at the top level of the RIFF body; step over every chunk.
+            i += 8 + size + (size & 1);
+        } else {
+            break;
+        }
+    }
+    count
+}
+
+fn png_actl_frames(b: &[u8]) -> Option<u32> {
+    let mut i = 8;
+    while i + 8 <= b.len() {
+        let len = u32::from_be_bytes(b[i..i + 4].try_into().ok()?) as usize;
+        let kind = &b[i + 4..i + 8];
+        if kind == b"acTL" && i + 12 <= b.len() {
+            return Some(u32::from_be_bytes(b[i + 8..i + 12].try_into().ok()?));
+        }
+        if kind == b"IDAT" {
+            return None;
+        }
+        i += 12 + len;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

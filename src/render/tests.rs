@@ -1,0 +1,495 @@
+use super::*;
+use crate::ops::{Fit, Gravity, Rotation, Tenths};
+
+const RED: [u8; 3] = [255, 0, 0];
+const GREEN: [u8; 3] = [0, 255, 0];
+const BLUE: [u8; 3] = [0, 0, 255];
+const YELLOW: [u8; 3] = [255, 255, 0];
+
+fn never() -> bool {
+    false
+}
+
+/// A `w`×`h` RGB image whose four quadrants are red, green (top), blue, yellow (bottom).
+fn quadrants(w: u32, h: u32) -> Vec<u8> {
+    let mut data = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let c = match (x < w / 2, y < h / 2) {
+                (true, true) => RED,
+                (false, true) => GREEN,
+                (true, false) => BLUE,
+                (false, false) => YELLOW,
+            };
+            data.extend_from_slice(&c);
+        }
+    }
+    data
+}
+
+/// An APP1 EXIF payload holding only an orientation tag.
+fn exif_orientation(value: u16) -> Vec<u8> {
+    let mut e = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
+    e.extend_from_slice(&1u16.to_be_bytes()); // one IFD entry
+    e.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
+    e.extend_from_slice(&3u16.to_be_bytes()); // SHORT
+    e.extend_from_slice(&1u32.to_be_bytes()); // count
+    e.extend_from_slice(&value.to_be_bytes());
+    e.extend_from_slice(&[0, 0]);
+    e.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
+    e
+}
+
+pub(crate) fn jpeg(w: u32, h: u32, rgb: &[u8], orientation: Option<u16>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 95);
+    if let Some(o) = orientation {
+        enc.add_app_segment(1, &exif_orientation(o)).unwrap();
+    }
+    enc.encode(rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    out
+}
+
+fn png_rgba(w: u32, h: u32, rgba: &[u8]) -> Vec<u8> {
+    use image::ImageEncoder as _;
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(rgba, w, h, image::ExtendedColorType::Rgba8)
+        .unwrap();
+    out
+}
+
+fn decoded(r: &Rendered) -> image::RgbaImage {
+    if r.format == Format::Jpeg {
+        // libjpeg-turbo and jpeg-decoder read our optimised-Huffman JPEGs; zune-jpeg (the image
+        // crate's decoder) misreads flat-colour ones, so tests decode JPEG with jpeg-decoder.
+        let mut d = jpeg_decoder::Decoder::new(&r.bytes[..]);
+        let rgb = d.decode().expect("jpeg output decodes");
+        let info = d.info().unwrap();
+        let rgba = rgb
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect();
+        return image::RgbaImage::from_raw(u32::from(info.width), u32::from(info.height), rgba)
+            .unwrap();
+    }
+    let fmt = match r.format {
+        Format::Jpeg => image::ImageFormat::Jpeg,
+        Format::Png => image::ImageFormat::Png,
+        Format::Webp => image::ImageFormat::WebP,
+        Format::Gif => image::ImageFormat::Gif,
+    };
+    image::load_from_memory_with_format(&r.bytes, fmt)
+        .unwrap_or_else(|e| panic!("{fmt:?} output does not decode: {e}"))
+        .into_rgba8()
+}
+
+fn near(a: [u8; 3], b: [u8; 3]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) < 40)
+}
+
+fn rgb_at(img: &image::RgbaImage, x: u32, y: u32) -> [u8; 3] {
+    let p = img.get_pixel(x, y).0;
+    [p[0], p[1], p[2]]
+}
+
+fn run(src: &[u8], ops: &Ops, format: Format) -> Rendered {
+    render(src, ops, format, &Limits::default(), &never).unwrap_or_else(|e| panic!("{ops:?}: {e}"))
+}
+
+#[test]
+fn all_eight_exif_orientations_display_upright() {
+    // The stored corner that must appear at the displayed top-left and top-right, per the
+    // EXIF specification's definition of each orientation value.
+    let table = [
+        (1, RED, GREEN),
+        (2, GREEN, RED),
+        (3, YELLOW, BLUE),
+        (4, BLUE, YELLOW),
+        (5, RED, BLUE),
+        (6, BLUE, RED),
+        (7, YELLOW, GREEN),
+        (8, GREEN, YELLOW),
+    ];
+    let (w, h) = (64, 32);
+    let pixels = quadrants(w, h);
+    for (value, top_left, top_right) in table {
+        let src = jpeg(w, h, &pixels, Some(value));
+        let out = run(&src, &Ops::default(), Format::Png);
+        let img = decoded(&out);
+        let swapped = value >= 5;
+        let expected = if swapped { (h, w) } else { (w, h) };
+        assert_eq!(img.dimensions(), expected, "orientation {value}");
+        let (dw, dh) = img.dimensions();
+        assert!(
+            near(rgb_at(&img, dw / 4, dh / 4), top_left),
+            "orientation {value}: top-left"
+        );
+        assert!(
+            near(rgb_at(&img, dw * 3 / 4, dh / 4), top_right),
+            "orientation {value}: top-right"
+        );
+
+        // Resizing and cropping happen in stored orientation; the result must agree.
+        let ops = Ops {
+            width: Some(16),
+            height: Some(16),
+            ..Ops::default()
+        };
+        let img = decoded(&run(&src, &ops, Format::Png));
+        assert_eq!(img.dimensions(), (16, 16));
+        // A centre square crop keeps part of each displayed quadrant, landscape or portrait.
+        assert!(
+            near(rgb_at(&img, 3, 3), top_left),
+            "orientation {value}: cropped top-left"
+        );
+        assert!(
+            near(rgb_at(&img, 12, 3), top_right),
+            "orientation {value}: cropped top-right"
+        );
+    }
+}
+
+#[test]
+fn rotate_and_flip_follow_orientation() {
+    let (w, h) = (64, 32);
+    let src = jpeg(w, h, &quadrants(w, h), Some(6));
+    // EXIF 6 shows BLUE, RED on top; a further r270 undoes it; flip mirrors.
+    let ops = Ops {
+        rotate: Rotation::R270,
+        ..Ops::default()
+    };
+    let img = decoded(&run(&src, &ops, Format::Png));
+    assert_eq!(img.dimensions(), (64, 32));
+    assert!(near(rgb_at(&img, 8, 8), RED));
+    let ops = Ops {
+        rotate: Rotation::R270,
+        flip: true,
+        ..Ops::default()
+    };
+    let img = decoded(&run(&src, &ops, Format::Png));
+    assert!(near(rgb_at(&img, 8, 8), GREEN));
+}
+
+#[test]
+fn output_dimensions_for_every_fit_mode() {
+    let (w, h) = (300, 200);
+    let src = jpeg(w, h, &quadrants(w, h), None);
+    let cases = [
+        (Some(150), None, Fit::Cover, (150, 100)),
+        (None, Some(50), Fit::Cover, (75, 50)),
+        (Some(100), Some(100), Fit::Cover, (100, 100)),
+        (Some(100), Some(100), Fit::Contain, (100, 100)),
+        (Some(100), Some(100), Fit::Fill, (100, 100)),
+        (Some(100), Some(100), Fit::Inside, (100, 67)),
+        (Some(100), Some(100), Fit::Outside, (150, 100)),
+        (Some(600), None, Fit::Cover, (600, 400)),
+    ];
+    for (width, height, fit, expected) in cases {
+        let ops = Ops {
+            width,
+            height,
+            fit,
+            ..Ops::default()
+        };
+        for format in Format::ALL {
+            let out = run(&src, &ops, format);
+            assert_eq!((out.width, out.height), expected, "{ops:?} {format:?}");
+            assert_eq!(decoded(&out).dimensions(), expected, "{ops:?} {format:?}");
+        }
+    }
+}
+
+#[test]
+fn every_output_format_decodes_with_its_magic() {
+    let src = jpeg(120, 80, &quadrants(120, 80), None);
+    for format in Format::ALL {
+        let out = run(
+            &src,
+            &Ops {
+                width: Some(60),
+                ..Ops::default()
+            },
+            format,
+        );
+        assert_eq!(
+            crate::render::SourceFormat::sniff(&out.bytes).unwrap(),
+            match format {
+                Format::Jpeg => SourceFormat::Jpeg,
+                Format::Png => SourceFormat::Png,
+                Format::Webp => SourceFormat::Webp,
+                Format::Gif => SourceFormat::Gif,
+            }
+        );
+        let img = decoded(&out);
+        assert_eq!(img.dimensions(), (60, 40));
+        assert!(
+            near(rgb_at(&img, 5, 5), RED),
+            "{format:?}: {:?}",
+            rgb_at(&img, 5, 5)
+        );
+    }
+}
+
+#[test]
+fn gravity_chooses_the_kept_side() {
+    // Left half red, right half blue; a square cover crop keeps one side or the other.
+    let (w, h) = (200, 100);
+    let data: Vec<u8> = (0..w * h)
+        .flat_map(|i| if i % w < w / 2 { RED } else { BLUE })
+        .collect();
+    let src = jpeg(w, h, &data, None);
+    let crop = |g| {
+        decoded(&run(
+            &src,
+            &Ops {
+                width: Some(50),
+                height: Some(50),
+                gravity: g,
+                ..Ops::default()
+            },
+            Format::Png,
+        ))
+    };
+    assert!(near(rgb_at(&crop(Gravity::West), 25, 25), RED));
+    assert!(near(rgb_at(&crop(Gravity::East), 25, 25), BLUE));
+    assert!(near(
+        rgb_at(&crop(Gravity::Focal { x: 90, y: 50 }), 25, 25),
+        BLUE
+    ));
+}
+
+#[test]
+fn smart_gravity_finds_the_detail() {
+    // Flat grey on the left, noise on the right.
+    let (w, h) = (300, 100);
+    let mut seed = 1u32;
+    let data: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let v = if i % w < 150 { 128 } else { (seed >> 16) as u8 };
+            [v, v, v]
+        })
+        .collect();
+    let src = png_rgba(
+        w,
+        h,
+        &data
+            .chunks(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect::<Vec<_>>(),
+    );
+    let ops = Ops {
+        width: Some(100),
+        height: Some(100),
+        gravity: Gravity::Smart,
+        ..Ops::default()
+    };
+    let img = decoded(&run(&src, &ops, Format::Png));
+    let variance: u32 = (0..100)
+        .map(|x| u32::from(rgb_at(&img, x, 50)[0].abs_diff(128)))
+        .sum();
+    assert!(variance > 1000, "smart crop kept the flat side");
+}
+
+#[test]
+fn alpha_is_flattened_for_jpeg_and_kept_for_png() {
+    // Transparent left half, opaque green right half.
+    let (w, h) = (40, 20);
+    let data: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            if i % w < w / 2 {
+                [0, 0, 0, 0]
+            } else {
+                [0, 255, 0, 255]
+            }
+        })
+        .collect();
+    let src = png_rgba(w, h, &data);
+    let img = decoded(&run(&src, &Ops::default(), Format::Jpeg));
+    assert!(
+        near(rgb_at(&img, 5, 10), [255, 255, 255]),
+        "transparent becomes white"
+    );
+    assert!(near(rgb_at(&img, 35, 10), GREEN));
+    let ops = Ops {
+        background: Some(Rgb([255, 0, 0])),
+        ..Ops::default()
+    };
+    let img = decoded(&run(&src, &ops, Format::Jpeg));
+    assert!(
+        near(rgb_at(&img, 5, 10), RED),
+        "transparent becomes the background"
+    );
+    let img = decoded(&run(&src, &Ops::default(), Format::Png));
+    assert_eq!(img.get_pixel(5, 10).0[3], 0, "png keeps transparency");
+    let img = decoded(&run(&src, &Ops::default(), Format::Webp));
+    assert_eq!(img.get_pixel(5, 10).0[3], 0, "webp keeps transparency");
+    let img = decoded(&run(&src, &ops, Format::Png));
+    assert_eq!(
+        img.get_pixel(5, 10).0,
+        [255, 0, 0, 255],
+        "a background flattens png too"
+    );
+}
+
+#[test]
+fn contain_pads_with_background_or_transparency() {
+    let src = jpeg(200, 100, &quadrants(200, 100), None);
+    let ops = Ops {
+        width: Some(100),
+        height: Some(100),
+        fit: Fit::Contain,
+        ..Ops::default()
+    };
+    let img = decoded(&run(&src, &ops, Format::Png));
+    assert_eq!(img.get_pixel(50, 5).0[3], 0, "padding is transparent");
+    assert!(near(rgb_at(&img, 10, 40), RED));
+    let img = decoded(&run(&src, &ops, Format::Jpeg));
+    assert!(
+        near(rgb_at(&img, 50, 5), [255, 255, 255]),
+        "jpeg pads white"
+    );
+    let ops = Ops {
+        gravity: Gravity::North,
+        background: Some(Rgb([0, 0, 255])),
+        ..ops
+    };
+    let img = decoded(&run(&src, &ops, Format::Jpeg));
+    assert!(
+        near(rgb_at(&img, 50, 95), BLUE),
+        "padding below the image when north"
+    );
+    assert!(near(rgb_at(&img, 10, 5), RED));
+}
+
+#[test]
+fn filters_change_pixels_but_not_size() {
+    let src = jpeg(100, 100, &quadrants(100, 100), None);
+    let plain = decoded(&run(&src, &Ops::default(), Format::Png));
+    let ops = Ops {
+        blur: Some(Tenths(30)),
+        ..Ops::default()
+    };
+    let blurred = decoded(&run(&src, &ops, Format::Png));
+    assert_eq!(blurred.dimensions(), (100, 100));
+    // At the red/green edge a blur mixes the colours.
+    assert!(rgb_at(&blurred, 49, 20)[1] > rgb_at(&plain, 49, 20)[1] + 20);
+    let ops = Ops {
+        sharpen: Some(Tenths(10)),
+        ..Ops::default()
+    };
+    assert_eq!(
+        decoded(&run(&src, &ops, Format::Png)).dimensions(),
+        (100, 100)
+    );
+}
+
+#[test]
+fn bad_sources_get_the_right_errors() {
+    let limits = Limits::default();
+    let err = |src: &[u8], limits: &Limits| {
+        render(src, &Ops::default(), Format::Png, limits, &never).unwrap_err()
+    };
+    assert!(matches!(
+        err(b"hello, world", &limits),
+        Error::Unsupported(_)
+    ));
+    assert!(matches!(
+        err(b"<svg xmlns='http://www.w3.org/2000/svg'/>", &limits),
+        Error::Unsupported(_)
+    ));
+    let src = jpeg(64, 64, &quadrants(64, 64), None);
+    assert!(matches!(err(&src[..40], &limits), Error::Undecodable(_)));
+    let mut garbage = b"\x89PNG\r\n\x1a\n".to_vec();
+    garbage.extend_from_slice(&[7; 64]);
+    assert!(matches!(
+        err(&garbage, &limits),
+        Error::Undecodable(_) | Error::Unsupported(_)
+    ));
+    let small = Limits {
+        max_source_pixels: 1000,
+        ..Limits::default()
+    };
+    assert!(matches!(err(&src, &small), Error::TooLarge(_)));
+    let ops = Ops {
+        width: Some(9000),
+        ..Ops::default()
+    };
+    assert!(matches!(
+        render(&src, &ops, Format::Png, &limits, &never),
+        Err(Error::TooLarge(_))
+    ));
+}
+
+#[test]
+fn cancellation_stops_with_timeout() {
+    let src = jpeg(64, 64, &quadrants(64, 64), None);
+    let r = render(
+        &src,
+        &Ops::default(),
+        Format::Png,
+        &Limits::default(),
+        &|| true,
+    );
+    assert!(matches!(r, Err(Error::Timeout(_))));
+}
+
+#[test]
+fn large_jpeg_is_decoded_at_reduced_scale() {
+    // 2400x1600 to 150 px wide: the decoder may use 1/8 scale (300x200) and must still
+    // produce the right size and colours.
+    let (w, h) = (2400, 1600);
+    let src = jpeg(w, h, &quadrants(w, h), None);
+    let probe = probe(&src, &Limits::default()).unwrap();
+    let pixels = decode(&src, &probe, 150.0 / 2400.0, &Limits::default()).unwrap();
+    assert_eq!((pixels.w, pixels.h), (300, 200));
+    let img = decoded(&run(
+        &src,
+        &Ops {
+            width: Some(150),
+            ..Ops::default()
+        },
+        Format::Jpeg,
+    ));
+    assert_eq!(img.dimensions(), (150, 100));
+    assert!(near(rgb_at(&img, 10, 10), RED));
+    assert!(near(rgb_at(&img, 140, 90), YELLOW));
+}
+
+#[test]
+fn animated_gif_frames_are_counted_and_limited() {
+    use image::codecs::gif::GifEncoder;
+    use image::{Delay, Frame, RgbaImage};
+    let mut bytes = Vec::new();
+    {
+        let mut enc = GifEncoder::new(&mut bytes);
+        for i in 0..5u8 {
+            let img = RgbaImage::from_pixel(8, 8, image::Rgba([i * 40, 0, 0, 255]));
+            enc.encode_frame(Frame::from_parts(
+                img,
+                0,
+                0,
+                Delay::from_numer_denom_ms(100, 1),
+            ))
+            .unwrap();
+        }
+    }
+    assert_eq!(count_frames(SourceFormat::Gif, &bytes), 5);
+    let out = run(
+        &bytes,
+        &Ops {
+            width: Some(4),
+            ..Ops::default()
+        },
+        Format::Png,
+    );
+    assert_eq!((out.width, out.height), (4, 4));
+    let strict = Limits {
+        max_frames: 3,
+        ..Limits::default()
+    };
+    let r = render(&bytes, &Ops::default(), Format::Png, &strict, &never);
+    assert!(matches!(r, Err(Error::TooLarge(_))));
+}

@@ -1,0 +1,494 @@
+//! The miss path, independent of Lambda and of any HTTP server.
+//!
+//! [`Service::miss`] takes a method and a raw path and returns a complete HTTP response:
+//! verify the signed path (no I/O before this), check the source prefix, then, once per key
+//! however many requests arrive together, read the source within the byte limit, render on
+//! the blocking pool within the time budget, and store the result create-only. How a success
+//! is answered depends on the edge: `rendition serve` answers with the bytes, the Lambda with a
+//! redirect to the same URL so the CDN serves the stored object from then on. Errors become
+//! short responses with a short explicit max-age, and nothing is stored.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Response, StatusCode};
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::error::{Error, Result};
+use crate::ops::Limits;
+use crate::render;
+use crate::request::{KeyRing, RenderRequest};
+use crate::store::{Put, Store, IMMUTABLE};
+
+/// How a successful render is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// 200 with the image (the local server, which is its own CDN).
+    Bytes,
+    /// 302 to the same URL with `Cache-Control: no-store`: the CDN fetches the stored object.
+    Redirect,
+    /// The image when it is at most this many bytes, else a redirect (a buffered Lambda
+    /// response carries about 4.5 MB of binary after base64).
+    Inline { max_bytes: usize },
+}
+
+/// Everything the service needs besides its store and keys.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub limits: Limits,
+    /// Source keys must start with one of these; empty allows every key outside `r/`.
+    pub source_prefixes: Vec<String>,
+    pub answer: Answer,
+    /// Renders running at once; more wait their turn (memory is the limit, not CPU).
+    pub max_concurrent_renders: usize,
+    /// `max-age` of 4xx answers, in seconds.
+    pub client_error_max_age: u32,
+    /// `max-age` of 5xx answers, in seconds.
+    pub server_error_max_age: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limits: Limits::default(),
+            source_prefixes: Vec::new(),
+            answer: Answer::Bytes,
+            max_concurrent_renders: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            client_error_max_age: 60,
+            server_error_max_age: 5,
+        }
+    }
+}
+
+/// Counters since start, for logs, tests and a stats endpoint.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub renders: AtomicU64,
+    pub joined: AtomicU64,
+    pub existing: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// How a successful miss was satisfied; sent as the `x-rendition` response header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// This request rendered and stored the object.
+    Rendered,
+    /// Another request in flight rendered it; this one waited and shares the result.
+    Joined,
+    /// The object was already stored when the request arrived (the Lambda's loop breaker).
+    Existing,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Rendered => "rendered",
+            Source::Joined => "joined",
+            Source::Existing => "existing",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Produced {
+    bytes: Bytes,
+    content_type: String,
+    etag: Option<String>,
+    existing: bool,
+}
+
+type Flight = Arc<OnceCell<Result<Arc<Produced>>>>;
+
+pub struct Service {
+    store: Arc<dyn Store>,
+    keys: KeyRing,
+    config: Config,
+    inflight: Mutex<HashMap<String, Flight>>,
+    permits: Semaphore,
+    pub stats: Stats,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, keys: KeyRing, config: Config) -> Self {
+        let permits = Semaphore::new(config.max_concurrent_renders.max(1));
+        Service {
+            store,
+            keys,
+            config,
+            inflight: Mutex::default(),
+            permits,
+            stats: Stats::default(),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Answers a request for a rendition that the CDN (or the local server) did not find.
+    pub async fn miss(&self, method: &Method, path: &str) -> Response<Bytes> {
+        match self.try_miss(method, path).await {
+            Ok((produced, source)) => self.success(method, path, &produced, source),
+            Err(e) => {
+                self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                if e.status().is_server_error() {
+                    tracing::warn!(path, code = e.code(), error = %e, "render failed");
+                } else {
+                    tracing::info!(path, code = e.code(), error = %e, "request refused");
+                }
+                self.error_response(method, &e)
+            }
+        }
+    }
+
+    async fn try_miss(&self, method: &Method, path: &str) -> Result<(Arc<Produced>, Source)> {
+        if method != Method::GET && method != Method::HEAD {
+            return Err(Error::MethodNotAllowed(format!(
+                "{method} (use GET or HEAD)"
+            )));
+        }
+        let req = self.keys.verify(path)?;
+        self.check_source_allowed(&req.source)?;
+        let key = path[1..].to_string();
+
+        let flight = {
+            let mut map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(key.clone()).or_default().clone()
+        };
+        let mut ran = false;
+        let result = flight
+            .get_or_init(|| {
+                ran = true;
+                self.produce(&req, &key)
+            })
+            .await
+            .clone();
+        {
+            let mut map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+            if map.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+                map.remove(&key);
+            }
+        }
+        let produced = result?;
+        let source = match (produced.existing, ran) {
+            (true, _) => Source::Existing,
+            (false, true) => Source::Rendered,
+            (false, false) => Source::Joined,
+        };
+        match source {
+            Source::Existing => self.stats.existing.fetch_add(1, Ordering::Relaxed),
+            Source::Joined => self.stats.joined.fetch_add(1, Ordering::Relaxed),
+            Source::Rendered => self.stats.renders.fetch_add(1, Ordering::Relaxed),
+        };
+        Ok((produced, source))
+    }
+
+    fn check_source_allowed(&self, source: &str) -> Result<()> {
+        if source.starts_with("r/") {
+            return Err(Error::Forbidden("renditions cannot be sources".into()));
+        }
+        let prefixes = &self.config.source_prefixes;
+        if !prefixes.is_empty() && !prefixes.iter().any(|p| source.starts_with(p.as_str())) {
+            return Err(Error::Forbidden(
+                "source is outside the allowed prefixes".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Renders and stores one key; runs once per key among concurrent requests.
+    async fn produce(&self, req: &RenderRequest, key: &str) -> Result<Arc<Produced>> {
+        // Another request (or another Lambda) may have stored it since the CDN looked.
+        if self.store.head(key).await?.is_some() {
+            let obj = self.store.get(key, u64::MAX).await?;
+            return Ok(Arc::new(Produced {
+                bytes: obj.bytes,
+                content_type: obj.meta.content_type,
+                etag: Some(obj.meta.etag),
+                existing: true,
+            }));
+        }
+        let budget = Duration::from_millis(self.config.limits.render_timeout_ms);
+        let deadline = Instant::now() + budget;
+        let work = async {
+            let _permit = self
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| Error::Busy("renderer is shutting down".into()))?;
+            let started = Instant::now();
+            let limits = self.config.limits.clone();
+            let source = self
+                .store
+                .get(&req.source, limits.max_source_bytes)
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound(_) => Error::NotFound("source image does not exist".into()),
+                    other => other,
+                })?;
+            let (ops, format) = (req.ops.clone(), req.format);
+            let rendered = tokio::task::spawn_blocking(move || {
+                let cancelled = move || Instant::now() >= deadline;
+                render::render(&source.bytes, &ops, format, &limits, &cancelled)
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("render task: {e}")))??;
+            let content_type = rendered.format.content_type().to_string();
+            let bytes = Bytes::from(rendered.bytes);
+            let etag = match self
+                .store
+                .put_new(key, bytes.clone(), &content_type)
+                .await?
+            {
+                Put::Created(meta) => Some(meta.etag),
+                // Another writer got there first with the same rendition; ours is identical.
+                Put::Exists => None,
+            };
+            tracing::info!(
+                key,
+                width = rendered.width,
+                height = rendered.height,
+                bytes = bytes.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "rendered"
+            );
+            Ok(Arc::new(Produced {
+                bytes,
+                content_type,
+                etag,
+                existing: false,
+            }))
+        };
+        tokio::time::timeout(budget, work)
+            .await
+            .unwrap_or(Err(Error::Timeout(self.config.limits.render_timeout_ms)))
+    }
+
+    fn success(
+        &self,
+        method: &Method,
+        path: &str,
+        p: &Produced,
+        source: Source,
+    ) -> Response<Bytes> {
+        let bytes_answer = match self.config.answer {
+            Answer::Bytes => true,
+            Answer::Redirect => false,
+            Answer::Inline { max_bytes } => p.bytes.len() <= max_bytes,
+        };
+        // Loop breaker: an object that already exists is never answered with a redirect,
+        // or a CDN that keeps missing it would bounce the browser forever.
+        if bytes_answer || source == Source::Existing {
+            let mut r = Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, &p.content_type)
+                .header(header::CACHE_CONTROL, IMMUTABLE)
+                .header(header::CONTENT_LENGTH, p.bytes.len())
+                .header("x-rendition", source.as_str());
+            if let Some(etag) = &p.etag {
+                r = r.header(header::ETAG, etag);
+            }
+            let body = if method == Method::HEAD {
+                Bytes::new()
+            } else {
+                p.bytes.clone()
+            };
+            return r.body(body).expect("valid response");
+        }
+        Response::builder()
+            .status(StatusCode::FOUND)
+            .header(
+                header::LOCATION,
+                HeaderValue::from_str(path).unwrap_or(HeaderValue::from_static("/")),
+            )
+            .header(header::CACHE_CONTROL, "no-store")
+            .header("x-rendition", source.as_str())
+            .body(Bytes::new())
+            .expect("valid response")
+    }
+
+    /// A short plain-text error with a short explicit max-age.
+    pub fn error_response(&self, method: &Method, e: &Error) -> Response<Bytes> {
+        error_response(method, e, self.max_age_for(e))
+    }
+
+    fn max_age_for(&self, e: &Error) -> u32 {
+        if e.status().is_server_error() {
+            self.config.server_error_max_age
+        } else {
+            self.config.client_error_max_age
+        }
+    }
+}
+
+/// A short plain-text error response: status line reason and the error's message.
+pub fn error_response(method: &Method, e: &Error, max_age: u32) -> Response<Bytes> {
+    let body = format!("{} {}\n", e.status().as_u16(), e);
+    let mut r = Response::builder()
+        .status(e.status())
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .header(header::CACHE_CONTROL, format!("public, max-age={max_age}"))
+        .header(header::CONTENT_LENGTH, body.len())
+        .header("x-rendition-error", e.code());
+    if e.status() == StatusCode::METHOD_NOT_ALLOWED {
+        r = r.header(header::ALLOW, "GET, HEAD, OPTIONS");
+    }
+    let body = if method == Method::HEAD {
+        Bytes::new()
+    } else {
+        Bytes::from(body)
+    };
+    r.body(body).expect("valid response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{Format, Ops};
+    use crate::store::MemoryStore;
+
+    fn keys() -> KeyRing {
+        KeyRing::from_spec("t1:0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    fn jpeg() -> Vec<u8> {
+        let rgb = vec![200u8; 64 * 48 * 3];
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, 90)
+            .encode(&rgb, 64, 48, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        out
+    }
+
+    fn service(answer: Answer) -> (Arc<MemoryStore>, Service) {
+        let store = Arc::new(MemoryStore::new());
+        store.insert("img/a.jpg", jpeg());
+        let config = Config {
+            answer,
+            ..Config::default()
+        };
+        (store.clone(), Service::new(store, keys(), config))
+    }
+
+    fn path(source: &str, width: u32) -> String {
+        keys()
+            .sign_new(
+                source,
+                Ops {
+                    width: Some(width),
+                    ..Ops::default()
+                },
+                Format::Png,
+            )
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn redirect_mode_stores_then_redirects_then_serves_bytes() {
+        let (store, svc) = service(Answer::Redirect);
+        let p = path("img/a.jpg", 32);
+        let r = svc.miss(&Method::GET, &p).await;
+        assert_eq!(r.status(), StatusCode::FOUND);
+        assert_eq!(r.headers()[header::LOCATION], p.as_str());
+        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+        assert!(store.keys().contains(&p[1..].to_string()));
+        // The object exists now: the answer is its bytes, never another redirect.
+        let r = svc.miss(&Method::GET, &p).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["x-rendition"], "existing");
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "image/png");
+    }
+
+    #[tokio::test]
+    async fn inline_mode_answers_small_images_with_bytes() {
+        let (_, svc) = service(Answer::Inline { max_bytes: 1 << 20 });
+        let r = svc.miss(&Method::GET, &path("img/a.jpg", 16)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[header::CACHE_CONTROL], IMMUTABLE);
+        let (_, svc) = service(Answer::Inline { max_bytes: 10 });
+        let r = svc.miss(&Method::GET, &path("img/a.jpg", 16)).await;
+        assert_eq!(r.status(), StatusCode::FOUND);
+    }
+
+    #[tokio::test]
+    async fn errors_write_nothing() {
+        let (store, svc) = service(Answer::Bytes);
+        let good = path("img/a.jpg", 16);
+        store.insert("img/not-an-image.jpg", b"hello".to_vec());
+        let cases = [
+            (good.replace("w16", "w016"), 400),
+            (good.replace("/r/t1.", "/r/t1.A"), 400),
+            (path("img/a.jpg", 17).replace("w17", "w16"), 403),
+            (path("img/missing.jpg", 16), 404),
+            (path("r/x.jpg", 16), 403),
+            (path("img/a.jpg", 20_000), 413),
+            (path("img/not-an-image.jpg", 16), 415),
+        ];
+        for (p, status) in cases {
+            let r = svc.miss(&Method::GET, &p).await;
+            assert_eq!(r.status().as_u16(), status, "{p}");
+            assert!(r.headers()[header::CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .starts_with("public, max-age="));
+        }
+        assert_eq!(store.keys(), vec!["img/a.jpg", "img/not-an-image.jpg"]);
+    }
+
+    #[tokio::test]
+    async fn source_prefixes_are_enforced() {
+        let store = Arc::new(MemoryStore::new());
+        store.insert("img/a.jpg", jpeg());
+        store.insert("private/a.jpg", jpeg());
+        let config = Config {
+            source_prefixes: vec!["img/".into()],
+            ..Config::default()
+        };
+        let svc = Service::new(store, keys(), config);
+        assert_eq!(
+            svc.miss(&Method::GET, &path("img/a.jpg", 8)).await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            svc.miss(&Method::GET, &path("private/a.jpg", 8))
+                .await
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_render_once() {
+        let (_, svc) = service(Answer::Bytes);
+        let svc = Arc::new(svc);
+        let p = path("img/a.jpg", 24);
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let (svc, p) = (svc.clone(), p.clone());
+                tokio::spawn(async move { svc.miss(&Method::GET, &p).await })
+            })
+            .collect();
+        let mut bodies = Vec::new();
+        for t in tasks {
+            let r = t.await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            bodies.push(r.into_body());
+        }
+        assert_eq!(svc.stats.renders.load(Ordering::Relaxed), 1);
+        assert!(bodies.windows(2).all(|w| w[0] == w[1]));
+    }
+}
