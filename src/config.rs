@@ -22,7 +22,7 @@ pub fn keys_from_env() -> Result<KeyRing> {
             "no signing keys: set {KEYS_ENV}=ID:SECRET (make one with `rendition keygen`)"
         ))
     })?;
-    KeyRing::from_spec(&spec).map_err(|e| bad(format!("{KEYS_ENV}: {e}")))
+    KeyRing::from_spec(&spec).map_err(|e| bad(format!("{KEYS_ENV}: {}", e.message())))
 }
 
 /// Security limits (see [`Limits`] for what each one protects).
@@ -189,10 +189,9 @@ impl OpArgs {
             .map(str::parse::<Gravity>)
             .transpose()?
             .unwrap_or_default();
-        let gravity = if gravity == (Gravity::Focal { x: 50, y: 50 }) {
-            Gravity::Centre
-        } else {
-            gravity
+        let gravity = match gravity {
+            Gravity::Focal { x, y } => Gravity::named_equivalent(x, y).unwrap_or(gravity),
+            g => g,
         };
         let ops = Ops {
             width: self.width.map(scale),

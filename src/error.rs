@@ -80,6 +80,23 @@ impl Error {
         }
     }
 
+    /// The message without the kind prefix, for contexts where the kind is obvious (the CLI).
+    pub fn message(&self) -> String {
+        match self {
+            Error::Timeout(ms) => format!("render timed out after {ms} ms"),
+            Error::BadRequest(m)
+            | Error::MethodNotAllowed(m)
+            | Error::Forbidden(m)
+            | Error::NotFound(m)
+            | Error::TooLarge(m)
+            | Error::Unsupported(m)
+            | Error::Undecodable(m)
+            | Error::Storage(m)
+            | Error::Busy(m)
+            | Error::Internal(m) => m.clone(),
+        }
+    }
+
     /// Whether the same request could succeed later without anybody changing it.
     pub fn is_transient(&self) -> bool {
         matches!(

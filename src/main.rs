@@ -86,7 +86,12 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     if let Err(e) = run(Cli::parse()) {
-        eprintln!("rendition: {e}");
+        // Library errors carry an HTTP-flavoured kind ("bad request: ..."); on the command
+        // line the message alone says it better.
+        match e.downcast_ref::<rendition::Error>() {
+            Some(re) => eprintln!("rendition: {}", re.message()),
+            None => eprintln!("rendition: {e}"),
+        }
         for cause in e.chain().skip(1) {
             eprintln!("  caused by: {cause}");
         }

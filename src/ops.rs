@@ -97,6 +97,25 @@ const NAMED_GRAVITIES: [(Gravity, &str); 9] = [
 ];
 
 impl Gravity {
+    /// The named gravity a focal point on an edge, corner or the centre is equal to: both
+    /// place the kept region identically, so only the named form is canonical.
+    pub fn named_equivalent(x: u8, y: u8) -> Option<Gravity> {
+        let third = |v: u8| match v {
+            0 => Some(0),
+            50 => Some(1),
+            100 => Some(2),
+            _ => None,
+        };
+        let (col, row) = (third(x)?, third(y)?);
+        Some(
+            [
+                [Gravity::NorthWest, Gravity::North, Gravity::NorthEast],
+                [Gravity::West, Gravity::Centre, Gravity::East],
+                [Gravity::SouthWest, Gravity::South, Gravity::SouthEast],
+            ][row][col],
+        )
+    }
+
     /// The anchor of the kept region as fractions of the free space (0 = left/top, 1 = right/bottom).
     /// `None` for [`Gravity::Smart`], which looks at the pixels.
     pub fn anchor(self) -> Option<(f64, f64)> {
@@ -406,10 +425,12 @@ impl Ops {
             if self.gravity == Gravity::Smart && self.fit != Fit::Cover {
                 return Err(bad("smart gravity works with fit cover only"));
             }
-            if self.gravity == (Gravity::Focal { x: 50, y: 50 }) {
-                return Err(bad(
-                    "focal point 50-50 is the default centre gravity: leave it out",
-                ));
+            if let Gravity::Focal { x, y } = self.gravity {
+                if let Some(named) = Gravity::named_equivalent(x, y) {
+                    return Err(bad(format!(
+                        "focal point {x}-{y} is the same as gravity {named}: use that instead"
+                    )));
+                }
             }
         }
         match (self.quality, format.default_quality()) {
@@ -690,6 +711,8 @@ mod tests {
             ("w10_h10_fit-cover", Format::Jpeg, "default fit"),
             ("w10_h10_g-centre", Format::Jpeg, "default gravity"),
             ("w10_h10_g-50-50", Format::Jpeg, "focal centre"),
+            ("w10_h10_g-100-0", Format::Jpeg, "focal corner is ne"),
+            ("w10_h10_g-50-100", Format::Jpeg, "focal edge is s"),
             ("w10_h10_g-101-5", Format::Jpeg, "focal range"),
             ("w10_h10_fit-fill_g-n", Format::Jpeg, "gravity with fill"),
             ("w10_h10_fit-contain_g-smart", Format::Jpeg, "smart contain"),

@@ -51,7 +51,8 @@ impl RenderRequest {
             source: source.to_string(),
             format,
         };
-        let len = req.unsigned_tail().len() + PREFIX.len() + key_id.len() + 1 + 22;
+        let signature_len = (SIGNATURE_BYTES * 4).div_ceil(3);
+        let len = req.unsigned_tail().len() + PREFIX.len() + key_id.len() + 1 + signature_len;
         if len > MAX_KEY_BYTES {
             return Err(bad(format!(
                 "path would be {len} bytes, over the {MAX_KEY_BYTES}-byte key limit"
@@ -303,7 +304,7 @@ impl KeyRing {
             let (id, secret) = item
                 .split_once(':')
                 .ok_or_else(|| bad("each key is ID:SECRET, separated by commas"))?;
-            keys.push(SigningKey::new(id, secret.as_bytes())?);
+            keys.push(SigningKey::new(id.trim(), secret.trim().as_bytes())?);
         }
         KeyRing::new(keys)
     }

@@ -103,7 +103,7 @@ impl Store for FsStore {
             // The file may grow between stat and read: never read past the limit.
             let mut buf = Vec::with_capacity(md.len() as usize);
             (&mut file)
-                .take(max_bytes + 1)
+                .take(max_bytes.saturating_add(1))
                 .read_to_end(&mut buf)
                 .map_err(|e| storage_error("read a file", e))?;
             if buf.len() as u64 > max_bytes {

@@ -1,0 +1,168 @@
+//! The `rendition` command line: keygen, sign (paths and srcsets), render, and key errors.
+
+mod common;
+
+use std::process::Command;
+
+use common::{jpeg, KEYS};
+
+fn rendition(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(args)
+        .env("RENDITION_KEYS", KEYS)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn sign_prints_a_verifiable_canonical_path() {
+    let out = stdout(&rendition(&[
+        "sign",
+        "photos/cat.jpg",
+        "--width",
+        "320",
+        "--height",
+        "200",
+        "--format",
+        "webp",
+        "--quality",
+        "70",
+    ]));
+    assert!(out.starts_with("/r/t1."), "{out}");
+    assert!(out.ends_with("/w320_h200_q70/photos/cat.jpg.webp"), "{out}");
+    assert!(common::keys().verify(&out).is_ok());
+    // dpr multiplies, defaults vanish, the format defaults to the source's.
+    let out = stdout(&rendition(&[
+        "sign",
+        "a.png",
+        "-w",
+        "100",
+        "--dpr",
+        "2",
+        "--fit",
+        "cover",
+        "--gravity",
+        "centre",
+    ]));
+    assert!(out.ends_with("/w200/a.png.png"), "{out}");
+    let out = stdout(&rendition(&[
+        "sign",
+        "a.png",
+        "-w",
+        "10",
+        "--base",
+        "https://cdn.example.com",
+    ]));
+    assert!(out.starts_with("https://cdn.example.com/r/t1."), "{out}");
+}
+
+#[test]
+fn sign_prints_srcsets() {
+    let out = stdout(&rendition(&[
+        "sign", "a.jpg", "-w", "400", "-H", "200", "--srcset", "320,640",
+    ]));
+    let items: Vec<&str> = out.split(", ").collect();
+    assert_eq!(items.len(), 2, "{out}");
+    assert!(items[0].ends_with("/w320_h160/a.jpg.jpg 320w"), "{out}");
+    assert!(items[1].ends_with("/w640_h320/a.jpg.jpg 640w"), "{out}");
+    let out = stdout(&rendition(&[
+        "sign", "a.jpg", "-w", "300", "--srcset", "1x,2x",
+    ]));
+    assert!(
+        out.contains("/w300/a.jpg.jpg 1x") && out.contains("/w600/a.jpg.jpg 2x"),
+        "{out}"
+    );
+}
+
+#[test]
+fn sign_rejects_bad_input_clearly() {
+    let o = rendition(&["sign", "../etc/passwd", "-w", "10", "--format", "jpg"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains(".."));
+    let o = rendition(&["sign", "a.jpg", "--fit", "contain", "-w", "10"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("fit needs both width and height"));
+    let o = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(["sign", "a.jpg"])
+        .env_remove("RENDITION_KEYS")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("RENDITION_KEYS"),
+        "a missing key is a clear error"
+    );
+}
+
+#[test]
+fn serve_without_keys_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--dir"])
+        .arg(dir.path())
+        .env_remove("RENDITION_KEYS")
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "no default secret outside the demo");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no signing keys"));
+    let o = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--dir"])
+        .arg(dir.path())
+        .env("RENDITION_KEYS", "k1:short")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("use at least 16"));
+}
+
+#[test]
+fn keygen_makes_a_usable_key() {
+    let key = stdout(&rendition(&["keygen", "--id", "k7"]));
+    assert!(key.starts_with("k7:") && key.len() > 40, "{key}");
+    assert!(rendition::KeyRing::from_spec(&key).is_ok());
+}
+
+#[test]
+fn render_writes_one_output_per_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.jpg"), dir.path().join("b.jpg"));
+    std::fs::write(&a, jpeg(400, 300)).unwrap();
+    std::fs::write(&b, jpeg(300, 400)).unwrap();
+    let out_dir = dir.path().join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(["render", "--width", "100", "--format", "webp", "--out-dir"])
+        .arg(&out_dir)
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let a = image::open(out_dir.join("a.webp")).unwrap();
+    let b = image::open(out_dir.join("b.webp")).unwrap();
+    assert_eq!((a.width(), a.height()), (100, 75));
+    assert_eq!((b.width(), b.height()), (100, 133));
+
+    // A bad input fails the command but the good ones are still written.
+    let bad = dir.path().join("bad.jpg");
+    std::fs::write(&bad, b"not an image").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(["render", "-w", "50", "--out-dir"])
+        .arg(&out_dir)
+        .arg(&bad)
+        .arg(dir.path().join("a.jpg"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.jpg"));
+    assert!(out_dir.join("a.jpg").exists());
+}

@@ -1,0 +1,162 @@
+//! Shared test harness: the real `rendition` binary on a loopback port, generated images,
+//! the installed photographs, and a way to require optional tools in CI.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const KEYS: &str = "t1:0123456789abcdef0123456789abcdef,t0:fedcba9876543210fedcba9876543210";
+
+pub fn keys() -> rendition::KeyRing {
+    rendition::KeyRing::from_spec(KEYS).unwrap()
+}
+
+/// A `rendition serve` process, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub dir: PathBuf,
+}
+
+impl Server {
+    /// Starts `rendition serve --dir DIR --addr 127.0.0.1:0 EXTRA...` and waits for its address.
+    pub fn start(dir: &Path, extra: &[&str]) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rendition"));
+        cmd.arg("serve")
+            .arg("--dir")
+            .arg(dir)
+            .args(["--addr", "127.0.0.1:0"])
+            .args(extra);
+        cmd.env("RENDITION_KEYS", KEYS);
+        Server::spawn(cmd, dir)
+    }
+
+    /// Starts the demo: `rendition serve` with no folder, in `cwd`, without keys.
+    pub fn start_demo(cwd: &Path) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rendition"));
+        cmd.current_dir(cwd)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .env_remove("RENDITION_KEYS");
+        Server::spawn(cmd, &cwd.join("rendition-demo"))
+    }
+
+    fn spawn(mut cmd: Command, dir: &Path) -> Server {
+        if std::env::var_os("RUST_LOG").is_none() {
+            cmd.env("RUST_LOG", "rendition=warn");
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("rendition binary starts");
+        let stdout = child.stdout.take().unwrap();
+        // The first stdout line names the bound address; wait for it, but not forever.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Some(Ok(line)) = lines.next() {
+                if let Some(url) = line.split("on http://").nth(1) {
+                    let _ = tx.send(format!("http://{}", url.trim_end_matches('/')));
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server printed its address within 60 s");
+        Server {
+            child,
+            base,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every file under `dir`, relative, sorted (to prove that nothing was written).
+pub fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// A JPEG of `w`×`h` with a smooth colour gradient.
+pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
+    let rgb: Vec<u8> = (0..h)
+        .flat_map(|y| (0..w).flat_map(move |x| [(x * 255 / w) as u8, (y * 255 / h) as u8, 128]))
+        .collect();
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 90)
+        .encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    out
+}
+
+/// Whether a missing optional tool must fail the test (CI sets RENDITION_REQUIRE_ALL=1).
+pub fn required() -> bool {
+    std::env::var("RENDITION_REQUIRE_ALL").is_ok_and(|v| v == "1")
+}
+
+/// Skips (returns false) when `what` is missing locally; panics when CI requires it.
+pub fn available(ok: bool, what: &str) -> bool {
+    if !ok {
+        assert!(
+            !required(),
+            "{what} is required (RENDITION_REQUIRE_ALL=1) but missing"
+        );
+        eprintln!("skipping: {what} is missing (install it or run .ci/run)");
+    }
+    ok
+}
+
+/// The photographs from Debian's ukui-wallpapers and lomiri-wallpapers packages.
+pub fn photos() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir("/usr/share/backgrounds")
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    out.retain(|p| {
+        let ext = p
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        p.is_file() && matches!(ext.as_str(), "jpg" | "jpeg" | "png")
+    });
+    out.sort();
+    out.dedup_by_key(|p| std::fs::canonicalize(p).unwrap_or_default());
+    out
+}
+
+/// Polls `f` until it returns `Some`, at most `timeout`.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
