@@ -11,6 +11,7 @@
 //! - [`render`]: decode -> orient -> resize/crop -> encode, bytes in and bytes out.
 //! - [`store`]: the `Store` trait and its backends (folder, memory, S3).
 //! - [`service`]: the miss path shared by every edge: verify, read, render once, store, answer.
+//! - [`lambda`]: the Lambda edge: configuration and keys at init, event path to storage key.
 //! - [`server`]: `rendition serve`, an HTTP server that plays CDN, bucket and function over a store.
 //! - [`demo`]: the demo folder with sample images and a gallery page.
 //! - [`config`]: settings shared by the CLI and the Lambda, read once from flags and environment.
@@ -21,6 +22,7 @@
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod lambda;
 pub mod ops;
 pub mod plan;
 pub mod render;

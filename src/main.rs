@@ -8,7 +8,7 @@ use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 
 use rendition::config::{keys_from_env, OpArgs, ServiceArgs, KEYS_ENV};
-use rendition::store::{FsStore, Store};
+use rendition::store::{FsStore, S3Store, Store};
 use rendition::{demo, render, server, Answer, Service};
 
 /// Signed, lazy image renditions: render on first view, store under the requested key, and
@@ -40,8 +40,14 @@ enum Command {
 struct ServeArgs {
     /// Folder to serve; sources are read from it and renditions written into it under r/.
     /// Without it, serves the demo folder ./rendition-demo with a generated development key.
-    #[arg(long, env = "RENDITION_DIR")]
+    #[arg(long, env = "RENDITION_DIR", conflicts_with = "bucket")]
     dir: Option<PathBuf>,
+    /// Serve an S3 bucket instead of a folder (any S3-compatible endpoint: see the README).
+    #[arg(long, env = "RENDITION_BUCKET")]
+    bucket: Option<String>,
+    /// With --bucket: read sources from this bucket instead.
+    #[arg(long, env = "RENDITION_SOURCE_BUCKET", requires = "bucket")]
+    source_bucket: Option<String>,
     /// Address to listen on.
     #[arg(long, env = "RENDITION_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -117,56 +123,73 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let (dir, keys, demo_mode) = match args.dir {
-        Some(dir) => (dir, keys_from_env()?, false),
-        None => {
-            let dir = PathBuf::from("rendition-demo");
-            std::fs::create_dir_all(&dir).context("creating the demo folder ./rendition-demo")?;
-            let keys = match std::env::var(KEYS_ENV) {
-                Ok(_) => keys_from_env()?,
-                Err(_) => {
-                    let keys = demo::dev_keys(&dir)?;
-                    eprintln!(
-                        "rendition: demo mode, signing with a generated development key in {}/{}; \
-                         set {KEYS_ENV} for real use",
-                        dir.display(),
-                        demo::DEV_KEY_FILE
-                    );
-                    keys
-                }
-            };
-            demo::prepare(&dir, &keys)?;
-            (dir, keys, true)
-        }
-    };
-    let store: Arc<dyn Store> =
-        Arc::new(FsStore::new(&dir).with_context(|| format!("serving {}", dir.display()))?);
-    let config = args.service.config(Answer::Bytes);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.addr)
-            .await
-            .with_context(|| {
-                format!(
-                    "listening on {} (is another server using it? try --addr 127.0.0.1:0)",
-                    args.addr
-                )
-            })?;
-        let addr = listener.local_addr()?;
-        let description = store.describe();
-        let service = Arc::new(Service::new(store, keys, config));
-        // The actual address, on stdout, for people and for scripts that start us on port 0.
-        println!("rendition: serving {description} on http://{addr}/");
-        if demo_mode {
-            println!("rendition: open http://{addr}/ to see the demo");
+    runtime.block_on(serve_async(args))
+}
+
+async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.service.config(Answer::Bytes);
+    let mut demo_mode = false;
+    let service = if let Some(bucket) = &args.bucket {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let client = S3Store::client_from_config(&sdk);
+        let store: Arc<dyn Store> = Arc::new(S3Store::new(client.clone(), bucket));
+        let service = Service::new(store, keys_from_env()?, config);
+        match &args.source_bucket {
+            Some(src) => service.with_sources(Arc::new(S3Store::new(client, src))),
+            None => service,
         }
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+    } else {
+        let (dir, keys) = match args.dir {
+            Some(dir) => (dir, keys_from_env()?),
+            None => {
+                demo_mode = true;
+                let dir = PathBuf::from("rendition-demo");
+                std::fs::create_dir_all(&dir)
+                    .context("creating the demo folder ./rendition-demo")?;
+                let keys = match std::env::var(KEYS_ENV) {
+                    Ok(_) => keys_from_env()?,
+                    Err(_) => {
+                        let keys = demo::dev_keys(&dir)?;
+                        eprintln!(
+                            "rendition: demo mode, signing with a generated development key in {}/{}; \
+                             set {KEYS_ENV} for real use",
+                            dir.display(),
+                            demo::DEV_KEY_FILE
+                        );
+                        keys
+                    }
+                };
+                demo::prepare(&dir, &keys)?;
+                (dir, keys)
+            }
         };
-        server::serve(listener, service, shutdown)
-            .await
-            .context("serving")
-    })
+        let store = FsStore::new(&dir).with_context(|| format!("serving {}", dir.display()))?;
+        Service::new(Arc::new(store), keys, config)
+    };
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| {
+            format!(
+                "listening on {} (is another server using it? try --addr 127.0.0.1:0)",
+                args.addr
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    // The actual address, on stdout, for people and for scripts that start us on port 0.
+    println!(
+        "rendition: serving {} on http://{addr}/",
+        service.store().describe()
+    );
+    if demo_mode {
+        println!("rendition: open http://{addr}/ to see the demo");
+    }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    server::serve(listener, Arc::new(service), shutdown)
+        .await
+        .context("serving")
 }
 
 fn sign(args: SignArgs) -> anyhow::Result<()> {

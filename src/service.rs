@@ -106,7 +106,10 @@ struct Produced {
 type Flight = Arc<OnceCell<Result<Arc<Produced>>>>;
 
 pub struct Service {
+    /// Where renditions are stored (and, unless `sources` says otherwise, sources read).
     store: Arc<dyn Store>,
+    /// Where sources are read: the same store, or another bucket (the user's own).
+    sources: Arc<dyn Store>,
     keys: KeyRing,
     config: Config,
     inflight: Mutex<HashMap<String, Flight>>,
@@ -118,6 +121,7 @@ impl Service {
     pub fn new(store: Arc<dyn Store>, keys: KeyRing, config: Config) -> Self {
         let permits = Semaphore::new(config.max_concurrent_renders.max(1));
         Service {
+            sources: store.clone(),
             store,
             keys,
             config,
@@ -125,6 +129,13 @@ impl Service {
             permits,
             stats: Stats::default(),
         }
+    }
+
+    /// Reads sources from `sources` instead of the rendition store (sources in the user's
+    /// own bucket, renditions in the stack's).
+    pub fn with_sources(mut self, sources: Arc<dyn Store>) -> Self {
+        self.sources = sources;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -214,7 +225,10 @@ impl Service {
     async fn produce(&self, req: &RenderRequest, key: &str) -> Result<Arc<Produced>> {
         // Another request (or another Lambda) may have stored it since the CDN looked.
         if self.store.head(key).await?.is_some() {
-            let obj = self.store.get(key, u64::MAX).await?;
+            let obj = self
+                .store
+                .get(key, self.config.limits.max_source_bytes)
+                .await?;
             return Ok(Arc::new(Produced {
                 bytes: obj.bytes,
                 content_type: obj.meta.content_type,
@@ -233,7 +247,7 @@ impl Service {
             let started = Instant::now();
             let limits = self.config.limits.clone();
             let source = self
-                .store
+                .sources
                 .get(&req.source, limits.max_source_bytes)
                 .await
                 .map_err(|e| match e {

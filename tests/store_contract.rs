@@ -132,6 +132,35 @@ async fn folder_store_honours_the_contract() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_store_honours_the_contract() {
+    let Some(moto) = common::Moto::start() else {
+        return;
+    };
+    let s3 = moto.bucket("contract").await;
+    contract(Arc::new(rendition::store::S3Store::new(
+        s3.clone(),
+        "contract",
+    )))
+    .await;
+    // Objects carry the cache policy CloudFront passes on to browsers.
+    let head = s3
+        .head_object()
+        .bucket("contract")
+        .key("r/k.sig/w10/a.jpg.png")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.cache_control(), Some(rendition::store::IMMUTABLE));
+    assert_eq!(head.content_type(), Some("image/png"));
+    // A bucket that does not exist is a storage error, not a missing object.
+    let missing = rendition::store::S3Store::new(s3, "no-such-bucket");
+    assert!(matches!(
+        missing.get("a.jpg", 10).await,
+        Err(Error::Storage(_))
+    ));
+}
+
 #[tokio::test]
 async fn folder_store_refuses_hidden_and_escaping_keys() {
     let dir = tempfile::tempdir().unwrap();

@@ -15,9 +15,11 @@ use crate::error::{Error, Result};
 
 mod fs;
 mod memory;
+pub mod s3;
 
 pub use fs::FsStore;
 pub use memory::MemoryStore;
+pub use s3::S3Store;
 
 /// What a store knows about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,28 @@
+//! `rendition-lambda`: the function behind CloudFront's origin failover.
+//! Initialises logging, builds the service once, and hands every request to it.
+
+use std::sync::Arc;
+
+use lambda_http::{service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "rendition=info".into()),
+        )
+        .with_ansi(false)
+        .without_time() // CloudWatch stamps every line
+        .init();
+    let service = Arc::new(
+        rendition::lambda::from_env()
+            .await
+            .map_err(|e| format!("{e:#}"))?,
+    );
+    lambda_http::run(service_fn(move |req| {
+        let service = service.clone();
+        async move { Ok::<_, std::convert::Infallible>(rendition::lambda::handle(&service, req).await) }
+    }))
+    .await
+}

@@ -1,0 +1,192 @@
+//! The Lambda edge: CloudFront's origin failover calls the function URL on a miss.
+//!
+//! [`from_env`] builds everything once per execution environment: configuration (the same
+//! variables as `rendition serve`), the S3 clients and the signing keys (from
+//! `RENDITION_KEYS`, or fetched once from SSM Parameter Store or Secrets Manager).
+//! [`handle`] maps the event's path to the storage key CloudFront asked S3 for and hands it to
+//! the shared [`Service::miss`]. A problem with a request is always an HTTP response; the
+//! function itself never fails an invocation for one.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser;
+use http::{header, Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use crate::config::{ServiceArgs, KEYS_ENV};
+use crate::error::Error;
+use crate::request::KeyRing;
+use crate::service::{error_response, Answer, Service};
+use crate::store::{S3Store, Store};
+
+/// A buffered Lambda response carries 6 MB of JSON; binary is base64-encoded (4/3) and
+/// headers need room too, so the largest body answered inline.
+pub const DEFAULT_INLINE_MAX_BYTES: usize = 4_400_000;
+
+/// Settings only the Lambda has, read from the environment alongside [`ServiceArgs`].
+#[derive(Parser, Debug, Clone)]
+#[command(name = "rendition-lambda", no_binary_name = true)]
+pub struct LambdaArgs {
+    /// Bucket that holds the renditions (and the sources, unless RENDITION_SOURCE_BUCKET).
+    #[arg(long, env = "RENDITION_BUCKET")]
+    pub bucket: String,
+    /// Bucket the sources are read from, when it is not RENDITION_BUCKET.
+    #[arg(long, env = "RENDITION_SOURCE_BUCKET")]
+    pub source_bucket: Option<String>,
+    /// How a fresh rendition is answered: `redirect` (302 to the same URL, no-store) or
+    /// `inline` (the bytes when they fit a buffered response, else a redirect).
+    #[arg(long, env = "RENDITION_ANSWER", default_value = "redirect")]
+    pub answer: String,
+    /// Largest body answered inline.
+    #[arg(long, env = "RENDITION_INLINE_MAX_BYTES", default_value_t = DEFAULT_INLINE_MAX_BYTES)]
+    pub inline_max_bytes: usize,
+    /// Name of an SSM SecureString parameter holding the keys (ID:SECRET,...).
+    #[arg(long, env = "RENDITION_KEYS_PARAMETER")]
+    pub keys_parameter: Option<String>,
+    /// Id or ARN of a Secrets Manager secret holding the keys (ID:SECRET,...).
+    #[arg(long, env = "RENDITION_KEYS_SECRET")]
+    pub keys_secret: Option<String>,
+    #[command(flatten)]
+    pub service: ServiceArgs,
+}
+
+impl LambdaArgs {
+    pub fn answer(&self) -> anyhow::Result<Answer> {
+        match self.answer.as_str() {
+            "redirect" => Ok(Answer::Redirect),
+            "inline" => Ok(Answer::Inline {
+                max_bytes: self.inline_max_bytes,
+            }),
+            other => anyhow::bail!("RENDITION_ANSWER={other:?}: use redirect or inline"),
+        }
+    }
+}
+
+/// Builds the service from the environment: called once, at init.
+pub async fn from_env() -> anyhow::Result<Service> {
+    let args = LambdaArgs::try_parse_from(std::iter::empty::<String>())
+        .context("reading the configuration")?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let keys = load_keys(&args, &sdk).await?;
+    let client = S3Store::client_from_config(&sdk);
+    let store: Arc<dyn Store> = Arc::new(S3Store::new(client.clone(), &args.bucket));
+    let service = Service::new(store, keys, args.service.config(args.answer()?));
+    Ok(match &args.source_bucket {
+        Some(b) if !b.is_empty() && *b != args.bucket => {
+            service.with_sources(Arc::new(S3Store::new(client, b)))
+        }
+        _ => service,
+    })
+}
+
+/// Keys from `RENDITION_KEYS`, else the SSM parameter, else the secret. Never logged.
+async fn load_keys(args: &LambdaArgs, sdk: &aws_config::SdkConfig) -> anyhow::Result<KeyRing> {
+    let spec = if let Ok(spec) = std::env::var(KEYS_ENV) {
+        spec
+    } else if let Some(name) = args.keys_parameter.as_deref().filter(|s| !s.is_empty()) {
+        let ssm = aws_sdk_ssm::Client::new(sdk);
+        let out = ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .with_context(|| format!("reading the keys from SSM parameter {name}"))?;
+        out.parameter()
+            .and_then(|p| p.value())
+            .context("the SSM parameter has no value")?
+            .to_string()
+    } else if let Some(id) = args.keys_secret.as_deref().filter(|s| !s.is_empty()) {
+        let sm = aws_sdk_secretsmanager::Client::new(sdk);
+        let out = sm
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .with_context(|| format!("reading the keys from secret {id}"))?;
+        out.secret_string()
+            .context("the secret has no string value")?
+            .to_string()
+    } else {
+        anyhow::bail!(
+            "no signing keys: set RENDITION_KEYS_PARAMETER, RENDITION_KEYS_SECRET or {KEYS_ENV}"
+        );
+    };
+    KeyRing::from_spec(&spec).map_err(|e| anyhow::anyhow!("signing keys: {}", e.message()))
+}
+
+/// The path CloudFront asked S3 for: the event's raw path without an API Gateway stage.
+///
+/// Function URLs (what CloudFront calls) deliver the viewer's path as it was. API Gateway
+/// prefixes a named stage (`/prod/r/...`), which is not part of the key.
+pub fn key_path(req: &Request) -> String {
+    let raw = req.raw_http_path();
+    let raw = if raw.is_empty() {
+        req.uri().path()
+    } else {
+        raw
+    };
+    let stage = match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => c.stage.clone(),
+        Some(lambda_http::request::RequestContext::ApiGatewayV1(c)) => c.stage.clone(),
+        _ => None,
+    };
+    if let Some(stage) = stage.filter(|s| !s.is_empty() && s != "$default") {
+        if let Some(rest) = raw.strip_prefix(&format!("/{stage}")) {
+            if rest.starts_with('/') {
+                return rest.to_string();
+            }
+        }
+    }
+    raw.to_string()
+}
+
+/// Answers one invocation.
+pub async fn handle(service: &Service, req: Request) -> Response<Body> {
+    let method = req.method().clone();
+    let path = key_path(&req);
+    let inline_max = match service.config().answer {
+        Answer::Inline { max_bytes } => max_bytes,
+        _ => DEFAULT_INLINE_MAX_BYTES,
+    };
+    let response = if method == Method::OPTIONS {
+        http::Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .header(header::ALLOW, "GET, HEAD, OPTIONS")
+            .body(bytes::Bytes::new())
+            .expect("valid response")
+    } else {
+        let r = service.miss(&method, &path).await;
+        if r.status() == StatusCode::OK && r.body().len() > inline_max {
+            // The object exists but is too big for a buffered response. A redirect could loop
+            // if CloudFront keeps missing it; a short 503 lets the next request hit S3.
+            tracing::warn!(
+                path,
+                bytes = r.body().len(),
+                "stored object too large to relay"
+            );
+            let e = Error::Busy("the rendition is stored; retry to fetch it from the CDN".into());
+            let mut r = error_response(&method, &e, 1);
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            r
+        } else {
+            r
+        }
+    };
+    let (parts, body) = response.into_parts();
+    let is_text = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/"));
+    let body = if body.is_empty() {
+        Body::Empty
+    } else if is_text {
+        Body::Text(String::from_utf8_lossy(&body).into_owned())
+    } else {
+        Body::Binary(body.to_vec())
+    };
+    Response::from_parts(parts, body)
+}

@@ -1,0 +1,458 @@
+//! The Lambda handler end to end against a real S3-compatible server (moto, over HTTP on
+//! loopback): events in, HTTP responses out, objects checked in the bucket.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{jpeg, keys, list_keys, Moto};
+use lambda_http::{Body, Response};
+use rendition::ops::{Format, Limits, Ops};
+use rendition::service::{Answer, Config};
+use rendition::store::{S3Store, IMMUTABLE};
+use rendition::Service;
+
+const BUCKET: &str = "renditions";
+
+/// A function-URL event (the shape CloudFront's origin request arrives in) for `path`.
+fn event(method: &str, path: &str) -> lambda_http::Request {
+    let template = std::fs::read_to_string("events/function-url-miss.json").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&template).unwrap();
+    v["rawPath"] = path.into();
+    v["requestContext"]["http"]["path"] = path.into();
+    v["requestContext"]["http"]["method"] = method.into();
+    lambda_http::request::from_str(&v.to_string()).expect("valid event")
+}
+
+fn fixture(name: &str) -> lambda_http::Request {
+    let json = std::fs::read_to_string(format!("events/{name}.json")).unwrap();
+    lambda_http::request::from_str(&json).unwrap_or_else(|e| panic!("events/{name}.json: {e}"))
+}
+
+async fn setup(moto: &Moto) -> aws_sdk_s3::Client {
+    let s3 = moto.bucket(BUCKET).await;
+    let put = |key: &'static str, bytes: Vec<u8>| {
+        let s3 = s3.clone();
+        async move {
+            s3.put_object()
+                .bucket(BUCKET)
+                .key(key)
+                .body(bytes.into())
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    put("photos/sample.jpg", jpeg(1200, 800)).await;
+    put("photos/text.jpg", b"not an image at all".to_vec()).await;
+    let mut truncated = jpeg(1200, 800);
+    truncated.truncate(500);
+    put("photos/truncated.jpg", truncated).await;
+    put("photos/huge.jpg", jpeg(4000, 3000)).await;
+    s3
+}
+
+fn service(s3: &aws_sdk_s3::Client, answer: Answer, limits: Limits) -> Service {
+    let store = Arc::new(S3Store::new(s3.clone(), BUCKET));
+    Service::new(
+        store,
+        keys(),
+        Config {
+            answer,
+            limits,
+            ..Config::default()
+        },
+    )
+}
+
+fn sign(source: &str, ops: Ops, format: Format) -> String {
+    keys().sign_new(source, ops, format).unwrap()
+}
+
+fn header<'a>(r: &'a Response<Body>, name: &str) -> &'a str {
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("")
+}
+
+fn body_bytes(r: &Response<Body>) -> Vec<u8> {
+    match r.body() {
+        Body::Binary(b) => b.clone(),
+        Body::Text(t) => t.as_bytes().to_vec(),
+        Body::Empty => Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn miss_redirects_stores_and_then_answers_bytes() {
+    let Some(moto) = Moto::start() else { return };
+    let s3 = setup(&moto).await;
+    let svc = service(&s3, Answer::Redirect, Limits::default());
+    let path = sign(
+        "photos/sample.jpg",
+        Ops {
+            width: Some(300),
+            height: Some(300),
+            ..Ops::default()
+        },
+        Format::Webp,
+    );
+
+    let r = rendition::lambda::handle(&svc, event("GET", &path)).await;
+    assert_eq!(r.status(), 302);
+    assert_eq!(
+        header(&r, "location"),
+        path,
+        "redirect to the very same URL"
+    );
+    assert_eq!(header(&r, "cache-control"), "no-store");
+
+    let key = &path[1..];
+    let head = s3
+        .head_object()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_type(), Some("image/webp"));
+    assert_eq!(head.cache_control(), Some(IMMUTABLE));
+    let stored = s3
+        .get_object()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let img = image::load_from_memory(&stored).unwrap();
+    assert_eq!((img.width(), img.height()), (300, 300));
+
+    // The object exists now: the loop breaker answers with its bytes, never another redirect.
+    let r = rendition::lambda::handle(&svc, event("GET", &path)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-rendition"), "existing");
+    assert_eq!(header(&r, "content-type"), "image/webp");
+    assert_eq!(header(&r, "cache-control"), IMMUTABLE);
+    assert_eq!(body_bytes(&r), stored.to_vec());
+
+    // A fresh Lambda instance (no in-process state) behaves the same.
+    let fresh = service(&s3, Answer::Redirect, Limits::default());
+    assert_eq!(
+        rendition::lambda::handle(&fresh, event("GET", &path))
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_mode_answers_with_the_image() {
+    let Some(moto) = Moto::start() else { return };
+    let s3 = setup(&moto).await;
+    let svc = service(
+        &s3,
+        Answer::Inline {
+            max_bytes: 4_400_000,
+        },
+        Limits::default(),
+    );
+    let path = sign(
+        "photos/sample.jpg",
+        Ops {
+            width: Some(200),
+            ..Ops::default()
+        },
+        Format::Jpeg,
+    );
+    let r = rendition::lambda::handle(&svc, event("GET", &path)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "cache-control"), IMMUTABLE);
+    assert_eq!(header(&r, "x-rendition"), "rendered");
+    assert!(
+        matches!(r.body(), Body::Binary(_)),
+        "binary body, base64-encoded by the runtime"
+    );
+    let body = body_bytes(&r);
+    let mut d = jpeg_decoder::Decoder::new(&body[..]);
+    d.decode().unwrap();
+    assert_eq!(d.info().unwrap().width, 200);
+    assert_eq!(
+        list_keys(&s3, BUCKET, "r/").await,
+        vec![path[1..].to_string()],
+        "stored as well"
+    );
+
+    // Too big to answer inline: stored, then redirected to.
+    let svc = service(&s3, Answer::Inline { max_bytes: 100 }, Limits::default());
+    let path = sign(
+        "photos/sample.jpg",
+        Ops {
+            width: Some(201),
+            ..Ops::default()
+        },
+        Format::Jpeg,
+    );
+    let r = rendition::lambda::handle(&svc, event("GET", &path)).await;
+    assert_eq!(r.status(), 302);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_status_writes_nothing() {
+    let Some(moto) = Moto::start() else { return };
+    let s3 = setup(&moto).await;
+    let limits = Limits {
+        max_source_bytes: 2_000_000,
+        max_source_pixels: 5_000_000,
+        ..Limits::default()
+    };
+    let svc = service(&s3, Answer::Redirect, limits);
+    let good = sign(
+        "photos/sample.jpg",
+        Ops {
+            width: Some(100),
+            ..Ops::default()
+        },
+        Format::Jpeg,
+    );
+    let other = rendition::KeyRing::from_spec("zz:0123456789abcdef0123456789abcdef").unwrap();
+    let cases: Vec<(String, &str, u16)> = vec![
+        (good.replace("w100", "w0100"), "GET", 400),
+        (good.replace(".jpg.jpg", ".jpg.JPG"), "GET", 400),
+        ("/r/garbage".into(), "GET", 400),
+        (good.replace("w100", "w99"), "GET", 403),
+        (
+            other
+                .sign_new("photos/sample.jpg", Ops::default(), Format::Jpeg)
+                .unwrap(),
+            "GET",
+            403,
+        ),
+        (
+            sign("r/t1.x/-/a.jpg", Ops::default(), Format::Jpeg),
+            "GET",
+            403,
+        ),
+        (
+            sign(
+                "photos/none.jpg",
+                Ops {
+                    width: Some(10),
+                    ..Ops::default()
+                },
+                Format::Jpeg,
+            ),
+            "GET",
+            404,
+        ),
+        (
+            sign(
+                "photos/huge.jpg",
+                Ops {
+                    width: Some(10),
+                    ..Ops::default()
+                },
+                Format::Jpeg,
+            ),
+            "GET",
+            413,
+        ),
+        (
+            sign(
+                "photos/sample.jpg",
+                Ops {
+                    width: Some(30_000),
+                    ..Ops::default()
+                },
+                Format::Jpeg,
+            ),
+            "GET",
+            413,
+        ),
+        (
+            sign(
+                "photos/text.jpg",
+                Ops {
+                    width: Some(10),
+                    ..Ops::default()
+                },
+                Format::Jpeg,
+            ),
+            "GET",
+            415,
+        ),
+        (
+            sign(
+                "photos/truncated.jpg",
+                Ops {
+                    width: Some(10),
+                    ..Ops::default()
+                },
+                Format::Jpeg,
+            ),
+            "GET",
+            422,
+        ),
+        (good.clone(), "POST", 405),
+    ];
+    for (path, method, status) in &cases {
+        let r = rendition::lambda::handle(&svc, event(method, path)).await;
+        assert_eq!(r.status().as_u16(), *status, "{method} {path}");
+        assert!(
+            header(&r, "cache-control").starts_with("public, max-age="),
+            "{path}: short explicit max-age"
+        );
+        assert!(!header(&r, "x-rendition-error").is_empty());
+    }
+
+    // Pixel limit from the header: 4000x3000 is over 5 MP (with room under the byte limit).
+    let svc_px = service(
+        &s3,
+        Answer::Redirect,
+        Limits {
+            max_source_pixels: 5_000_000,
+            ..Limits::default()
+        },
+    );
+    let r = rendition::lambda::handle(
+        &svc_px,
+        event(
+            "GET",
+            &sign(
+                "photos/huge.jpg",
+                Ops {
+                    width: Some(9),
+                    ..Ops::default()
+                },
+                Format::Jpeg,
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), 413);
+
+    // Over the time budget.
+    let slow = service(
+        &s3,
+        Answer::Redirect,
+        Limits {
+            render_timeout_ms: 1,
+            ..Limits::default()
+        },
+    );
+    let path = sign(
+        "photos/huge.jpg",
+        Ops {
+            width: Some(2000),
+            ..Ops::default()
+        },
+        Format::Png,
+    );
+    assert_eq!(
+        rendition::lambda::handle(&slow, event("GET", &path))
+            .await
+            .status(),
+        504
+    );
+
+    // Storage failure: the renditions bucket does not exist.
+    let broken = Service::new(
+        Arc::new(S3Store::new(s3.clone(), "no-such-bucket")),
+        keys(),
+        Config::default(),
+    );
+    let r = rendition::lambda::handle(&broken, event("GET", &good)).await;
+    assert_eq!(r.status(), 502);
+    assert_eq!(header(&r, "cache-control"), "public, max-age=5");
+
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        list_keys(&s3, BUCKET, "r/").await.is_empty(),
+        "an error wrote an object"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_misses_store_one_object() {
+    let Some(moto) = Moto::start() else { return };
+    let s3 = setup(&moto).await;
+    let path = sign(
+        "photos/sample.jpg",
+        Ops {
+            width: Some(640),
+            height: Some(480),
+            ..Ops::default()
+        },
+        Format::Webp,
+    );
+    // Four function instances (no shared memory), five concurrent requests each.
+    let instances: Vec<Arc<Service>> = (0..4)
+        .map(|_| Arc::new(service(&s3, Answer::Redirect, Limits::default())))
+        .collect();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (svc, path) = (instances[i % 4].clone(), path.clone());
+            tokio::spawn(async move { rendition::lambda::handle(&svc, event("GET", &path)).await })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.unwrap();
+        match r.status().as_u16() {
+            302 => assert_eq!(header(&r, "location"), path),
+            200 => assert_eq!(header(&r, "content-type"), "image/webp"),
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(
+        list_keys(&s3, BUCKET, "r/").await,
+        vec![path[1..].to_string()]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_fixtures_through_the_handler() {
+    let Some(moto) = Moto::start() else { return };
+    let s3 = setup(&moto).await;
+    let svc = service(&s3, Answer::Redirect, Limits::default());
+    // The "hit" fixtures name an object that is already stored.
+    let hit = rendition::lambda::key_path(&fixture("function-url-hit"));
+    let first = rendition::lambda::handle(&svc, fixture("function-url-hit")).await;
+    assert_eq!(first.status(), 302, "first call stores {hit}");
+
+    for origin in ["function-url", "apigw-v2"] {
+        let expect = [
+            ("miss", 302),
+            ("hit", 200),
+            ("bad-signature", 403),
+            ("missing-source", 404),
+            ("head", 302),
+        ];
+        for (name, status) in expect {
+            let event = fixture(&format!("{origin}-{name}"));
+            let path = rendition::lambda::key_path(&event);
+            assert!(
+                path.starts_with("/r/t1."),
+                "{origin}-{name}: stage stripped, got {path}"
+            );
+            let r = rendition::lambda::handle(&svc, event).await;
+            // A miss was stored by the function-url run; the API Gateway run finds it.
+            let status = if origin == "apigw-v2" && matches!(name, "miss" | "head") {
+                200
+            } else {
+                status
+            };
+            assert_eq!(r.status().as_u16(), status, "{origin}-{name}");
+            if name == "head" {
+                assert!(matches!(r.body(), Body::Empty), "HEAD has no body");
+            }
+        }
+    }
+    // Both origins map to the same storage keys: nothing was stored twice.
+    let keys = list_keys(&s3, BUCKET, "r/").await;
+    assert_eq!(keys.len(), 3, "{keys:?}");
+}
