@@ -42,6 +42,11 @@ impl Server {
         Server::spawn(cmd, &cwd.join("rendition-demo"))
     }
 
+    /// Starts an arbitrary `rendition serve` command line (which must print its address).
+    pub fn spawn_command(cmd: Command) -> Server {
+        Server::spawn(cmd, Path::new(""))
+    }
+
     fn spawn(mut cmd: Command, dir: &Path) -> Server {
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", "rendition=warn");
