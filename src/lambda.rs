@@ -8,10 +8,11 @@
 //! function itself never fails an invocation for one.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::Parser;
-use http::{header, Method, StatusCode};
+use http::{header, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::config::{ServiceArgs, KEYS_ENV};
@@ -142,6 +143,24 @@ pub fn key_path(req: &Request) -> String {
     raw.to_string()
 }
 
+/// When this invocation must have answered: Lambda's deadline less a safety margin for
+/// writing the response, so a render that runs long answers 504 rather than being killed.
+fn invocation_deadline(req: &Request) -> Option<Instant> {
+    let ctx = req.lambda_context_ref()?;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
+    let left = ctx
+        .deadline
+        .checked_sub(now_ms)?
+        .saturating_sub(DEADLINE_MARGIN_MS);
+    Some(Instant::now() + Duration::from_millis(left))
+}
+
+/// Time kept back from Lambda's deadline to send the answer.
+const DEADLINE_MARGIN_MS: u64 = 1500;
+
 /// Answers one invocation.
 pub async fn handle(service: &Service, req: Request) -> Response<Body> {
     let method = req.method().clone();
@@ -150,31 +169,31 @@ pub async fn handle(service: &Service, req: Request) -> Response<Body> {
         Answer::Inline { max_bytes } => max_bytes,
         _ => DEFAULT_INLINE_MAX_BYTES,
     };
-    let response = if method == Method::OPTIONS {
-        http::Response::builder()
-            .status(StatusCode::NO_CONTENT)
-            .header(header::ALLOW, "GET, HEAD, OPTIONS")
-            .body(bytes::Bytes::new())
-            .expect("valid response")
-    } else {
-        let r = service.miss(&method, &path).await;
-        if r.status() == StatusCode::OK && r.body().len() > inline_max {
-            // The object exists but is too big for a buffered response. A redirect could loop
-            // if CloudFront keeps missing it; a short 503 lets the next request hit S3.
-            tracing::warn!(
-                path,
-                bytes = r.body().len(),
-                "stored object too large to relay"
-            );
-            let e = Error::Busy("the rendition is stored; retry to fetch it from the CDN".into());
-            let mut r = error_response(&method, &e, 1);
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            r
-        } else {
-            r
+    let deadline = invocation_deadline(&req);
+    let mut response = service.miss_before(&method, &path, deadline).await;
+    if response.status() == StatusCode::FOUND {
+        // Redirect to the URL the client used: behind API Gateway that includes the stage.
+        let raw = req.raw_http_path();
+        if !raw.is_empty() && raw != path {
+            if let Ok(v) = header::HeaderValue::from_str(raw) {
+                response.headers_mut().insert(header::LOCATION, v);
+            }
         }
-    };
+    }
+    if response.status() == StatusCode::OK && response.body().len() > inline_max {
+        // The object exists but is too big for a buffered response. A redirect could loop
+        // if CloudFront keeps missing it; a short 503 lets the next request hit S3.
+        tracing::warn!(
+            path,
+            bytes = response.body().len(),
+            "stored object too large to relay"
+        );
+        let e = Error::Busy("the rendition is stored; retry to fetch it from the CDN".into());
+        response = error_response(&method, &e, 1);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
     let (parts, body) = response.into_parts();
     let is_text = parts
         .headers

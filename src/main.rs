@@ -214,10 +214,20 @@ fn sign(args: SignArgs) -> anyhow::Result<()> {
                 .parse()
                 .with_context(|| format!("srcset width {item:?}"))?;
             let mut o = ops.clone();
-            // Keep the box's aspect ratio when both sides were given.
-            if let (Some(w), Some(h)) = (o.width, o.height) {
-                o.height =
-                    Some(((f64::from(h) * f64::from(width) / f64::from(w)).round() as u32).max(1));
+            // Keep the box's aspect ratio when both sides were given; a height alone is
+            // replaced by the width (a width descriptor names the width).
+            match (o.width, o.height) {
+                (Some(w), Some(h)) => {
+                    o.height = Some(
+                        ((f64::from(h) * f64::from(width) / f64::from(w)).round() as u32).max(1),
+                    );
+                }
+                (None, Some(_)) => {
+                    o.height = None;
+                    o.fit = rendition::Fit::Cover;
+                    o.gravity = rendition::Gravity::Centre;
+                }
+                _ => {}
             }
             o.width = Some(width);
             (o, format!("{width}w"))

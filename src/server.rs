@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 
 use crate::error::Error;
 use crate::request::PREFIX;
-use crate::service::{error_response, Service};
+use crate::service::{error_response, options_response, Service};
 use crate::store::IMMUTABLE;
 
 /// Path that answers the service's counters as JSON.
@@ -63,11 +63,7 @@ async fn route(
     headers: &http::HeaderMap,
 ) -> http::Response<Bytes> {
     if method == Method::OPTIONS {
-        return http::Response::builder()
-            .status(StatusCode::NO_CONTENT)
-            .header(header::ALLOW, "GET, HEAD, OPTIONS")
-            .body(Bytes::new())
-            .expect("valid response");
+        return options_response();
     }
     if method != Method::GET && method != Method::HEAD {
         let e = Error::MethodNotAllowed(format!("{method} (use GET or HEAD)"));

@@ -113,13 +113,15 @@ pub struct Service {
     keys: KeyRing,
     config: Config,
     inflight: Mutex<HashMap<String, Flight>>,
-    permits: Semaphore,
+    /// Held by the blocking render itself, so a request that gives up (timeout, disconnect)
+    /// does not free a slot while its render still runs and holds memory.
+    permits: Arc<Semaphore>,
     pub stats: Stats,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, keys: KeyRing, config: Config) -> Self {
-        let permits = Semaphore::new(config.max_concurrent_renders.max(1));
+        let permits = Arc::new(Semaphore::new(config.max_concurrent_renders.max(1)));
         Service {
             sources: store.clone(),
             store,
@@ -152,7 +154,21 @@ impl Service {
 
     /// Answers a request for a rendition that the CDN (or the local server) did not find.
     pub async fn miss(&self, method: &Method, path: &str) -> Response<Bytes> {
-        match self.try_miss(method, path).await {
+        self.miss_before(method, path, None).await
+    }
+
+    /// Like [`Service::miss`], but the render also stops at `deadline` (the Lambda passes its
+    /// invocation deadline, so a slow render answers 504 itself instead of being killed).
+    pub async fn miss_before(
+        &self,
+        method: &Method,
+        path: &str,
+        deadline: Option<Instant>,
+    ) -> Response<Bytes> {
+        if method == Method::OPTIONS {
+            return options_response();
+        }
+        match self.try_miss(method, path, deadline).await {
             Ok((produced, source)) => self.success(method, path, &produced, source),
             Err(e) => {
                 self.stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -166,7 +182,12 @@ impl Service {
         }
     }
 
-    async fn try_miss(&self, method: &Method, path: &str) -> Result<(Arc<Produced>, Source)> {
+    async fn try_miss(
+        &self,
+        method: &Method,
+        path: &str,
+        deadline: Option<Instant>,
+    ) -> Result<(Arc<Produced>, Source)> {
         if method != Method::GET && method != Method::HEAD {
             return Err(Error::MethodNotAllowed(format!(
                 "{method} (use GET or HEAD)"
@@ -175,25 +196,26 @@ impl Service {
         let req = self.keys.verify(path)?;
         self.check_source_allowed(&req.source)?;
         let key = path[1..].to_string();
+        self.store.check_key(&key)?;
 
         let flight = {
             let mut map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
             map.entry(key.clone()).or_default().clone()
         };
+        // Removes the entry when this request is done, however it ends (even when dropped).
+        let _leave = LeaveFlight {
+            service: self,
+            key: &key,
+            flight: &flight,
+        };
         let mut ran = false;
         let result = flight
             .get_or_init(|| {
                 ran = true;
-                self.produce(&req, &key)
+                self.produce(&req, &key, deadline)
             })
             .await
             .clone();
-        {
-            let mut map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
-            if map.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-                map.remove(&key);
-            }
-        }
         let produced = result?;
         let source = match (produced.existing, ran) {
             (true, _) => Source::Existing,
@@ -222,13 +244,15 @@ impl Service {
     }
 
     /// Renders and stores one key; runs once per key among concurrent requests.
-    async fn produce(&self, req: &RenderRequest, key: &str) -> Result<Arc<Produced>> {
+    async fn produce(
+        &self,
+        req: &RenderRequest,
+        key: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Arc<Produced>> {
         // Another request (or another Lambda) may have stored it since the CDN looked.
         if self.store.head(key).await?.is_some() {
-            let obj = self
-                .store
-                .get(key, self.config.limits.max_source_bytes)
-                .await?;
+            let obj = self.store.get(key, u64::MAX).await?;
             return Ok(Arc::new(Produced {
                 bytes: obj.bytes,
                 content_type: obj.meta.content_type,
@@ -236,12 +260,18 @@ impl Service {
                 existing: true,
             }));
         }
-        let budget = Duration::from_millis(self.config.limits.render_timeout_ms);
+        let configured = Duration::from_millis(self.config.limits.render_timeout_ms);
+        let budget = match deadline {
+            Some(d) => configured.min(d.saturating_duration_since(Instant::now())),
+            None => configured,
+        };
+        let budget_ms = budget.as_millis() as u64;
         let deadline = Instant::now() + budget;
         let work = async {
-            let _permit = self
+            let permit = self
                 .permits
-                .acquire()
+                .clone()
+                .acquire_owned()
                 .await
                 .map_err(|_| Error::Busy("renderer is shutting down".into()))?;
             let started = Instant::now();
@@ -256,7 +286,12 @@ impl Service {
                 })?;
             let (ops, format) = (req.ops.clone(), req.format);
             let rendered = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
                 let cancelled = move || Instant::now() >= deadline;
+                let limits = Limits {
+                    render_timeout_ms: budget_ms,
+                    ..limits
+                };
                 render::render(&source.bytes, &ops, format, &limits, &cancelled)
             })
             .await
@@ -289,7 +324,7 @@ impl Service {
         };
         tokio::time::timeout(budget, work)
             .await
-            .unwrap_or(Err(Error::Timeout(self.config.limits.render_timeout_ms)))
+            .unwrap_or(Err(Error::Timeout(budget_ms)))
     }
 
     fn success(
@@ -349,9 +384,47 @@ impl Service {
     }
 }
 
+/// Removes a finished (or abandoned) flight from the in-flight map.
+struct LeaveFlight<'a> {
+    service: &'a Service,
+    key: &'a str,
+    flight: &'a Flight,
+}
+
+impl Drop for LeaveFlight<'_> {
+    fn drop(&mut self) {
+        let mut map = self
+            .service
+            .inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // Only our own flight, and only once nobody else is waiting on it.
+        if map
+            .get(self.key)
+            .is_some_and(|f| Arc::ptr_eq(f, self.flight))
+            && Arc::strong_count(self.flight) <= 2
+        {
+            map.remove(self.key);
+        }
+    }
+}
+
+/// The answer to OPTIONS, the same on every edge.
+pub fn options_response() -> Response<Bytes> {
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .header(header::ALLOW, "GET, HEAD, OPTIONS")
+        .body(Bytes::new())
+        .expect("valid response")
+}
+
 /// A short plain-text error response: status line reason and the error's message.
+/// Internal errors get a generic text: their detail is for the log, not the client.
 pub fn error_response(method: &Method, e: &Error, max_age: u32) -> Response<Bytes> {
-    let body = format!("{} {}\n", e.status().as_u16(), e);
+    let body = match e {
+        Error::Internal(_) => format!("{} internal error\n", e.status().as_u16()),
+        _ => format!("{} {}\n", e.status().as_u16(), e),
+    };
     let mut r = Response::builder()
         .status(e.status())
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
@@ -483,6 +556,31 @@ mod tests {
                 .status(),
             StatusCode::FORBIDDEN
         );
+    }
+
+    #[tokio::test]
+    async fn an_edge_deadline_shortens_the_budget() {
+        let (store, svc) = service(Answer::Bytes);
+        let p = path("img/a.jpg", 40);
+        // A deadline already passed: both the async timeout and the renderer's own check refuse.
+        let r = svc.miss_before(&Method::GET, &p, Some(Instant::now())).await;
+        assert_eq!(r.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(store.keys(), vec!["img/a.jpg"]);
+        assert!(
+            svc.inflight.lock().unwrap().is_empty(),
+            "no flight left behind"
+        );
+    }
+
+    #[tokio::test]
+    async fn internal_details_stay_in_the_log() {
+        let r = error_response(
+            &Method::GET,
+            &Error::Internal("task 7 panicked at src/x.rs".into()),
+            5,
+        );
+        let body = String::from_utf8(r.into_body().to_vec()).unwrap();
+        assert_eq!(body, "500 internal error\n");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

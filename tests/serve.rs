@@ -186,6 +186,15 @@ async fn every_error_status_writes_nothing() {
         ("/r/nonsense".to_string(), 400, "malformed"),
         (good.replace("w100", "w101"), 403, "tampered"),
         (
+            sign(
+                &format!("img/{}.jpg", "é".repeat(100)),
+                width(10),
+                Format::Jpeg,
+            ),
+            400,
+            "name too long for a folder",
+        ),
+        (
             other_key
                 .sign_new("img/photo.jpg", width(100), Format::Jpeg)
                 .unwrap(),

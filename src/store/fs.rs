@@ -16,6 +16,9 @@ use bytes::Bytes;
 use super::{content_type_for, too_large, Object, ObjectMeta, Put, Store};
 use crate::error::{Error, Result};
 
+/// Longest file name most file systems accept.
+const MAX_SEGMENT_BYTES: usize = 255;
+
 #[derive(Debug, Clone)]
 pub struct FsStore {
     root: PathBuf,
@@ -38,13 +41,21 @@ impl FsStore {
         &self.root
     }
 
-    /// The file behind `key`, or `None` for keys this store refuses (absolute, `..`, hidden).
+    /// The file behind `key`, or `None` for keys this store refuses: absolute, `..`, hidden
+    /// (a segment starting with `.`), a segment a file system can't name (over 255 bytes),
+    /// or anything that is not a plain relative path on this platform (a Windows `C:` prefix).
     pub fn path_for(&self, key: &str) -> Option<PathBuf> {
-        let ok = !key.is_empty()
+        let segments_ok = !key.is_empty()
             && key.split('/').all(|s| {
-                !s.is_empty() && !s.starts_with('.') && !s.contains('\\') && !s.contains('\0')
+                !s.is_empty()
+                    && s.len() <= MAX_SEGMENT_BYTES
+                    && !s.starts_with('.')
+                    && !s.contains(['\\', '\0'])
             });
-        ok.then(|| self.root.join(key))
+        let plain = Path::new(key)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        (segments_ok && plain).then(|| self.root.join(key))
     }
 
     fn path_or_not_found(&self, key: &str) -> Result<PathBuf> {
@@ -167,6 +178,16 @@ impl Store for FsStore {
             result
         })
         .await
+    }
+
+    fn check_key(&self, key: &str) -> Result<()> {
+        match self.path_for(key) {
+            Some(_) => Ok(()),
+            None => Err(Error::BadRequest(
+                "this key cannot be stored in a folder (hidden segment, or a name over 255 bytes)"
+                    .into(),
+            )),
+        }
     }
 
     fn describe(&self) -> String {

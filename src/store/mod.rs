@@ -55,6 +55,11 @@ pub trait Store: Send + Sync + 'static {
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>>;
     /// Writes an object only if the key is free.
     async fn put_new(&self, key: &str, bytes: Bytes, content_type: &str) -> Result<Put>;
+    /// Refuses, before any work is done, a key this store could never hold (400).
+    fn check_key(&self, key: &str) -> Result<()> {
+        let _ = key;
+        Ok(())
+    }
     /// A short description for logs ("folder ./demo", "s3://bucket").
     fn describe(&self) -> String;
 }

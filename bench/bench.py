@@ -1,0 +1,655 @@
+"""The heavy lifting of bench/run: prepares the photo sets, runs rendition and its peers,
+scores the outputs and writes bench/RESULTS.md and bench/results.png.
+
+Run it through bench/run, which installs everything this needs first.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image, features
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+OUT = os.path.join(BENCH, "out")
+SETS_DIR = os.path.join(OUT, "sets")
+RES_DIR = os.path.join(OUT, "results")
+BACKGROUNDS = "/usr/share/backgrounds"
+TIMEOUT_S = 300  # per command
+WIDTH = 512
+QUALITY = 80
+
+# ---------------------------------------------------------------------------------------------
+# The photo sets. Everything here is derived from Debian's ukui-wallpapers and
+# lomiri-wallpapers, deterministically; bump RECIPE when any of it changes.
+RECIPE = "3"
+
+# "typical": 1.3-5 MP JPEGs. Only two wallpapers are that small (both progressive), so the
+# other ten are wallpaper photographs downscaled with Pillow (LANCZOS, from the full decode)
+# to 1.3, 1.71, ... 5.0 MP (evenly spaced, aspect ratio kept) and saved as baseline JPEG q90,
+# 4:2:0, no metadata.
+TYPICAL_DOWNSCALED = [
+    "Bridge_by_Sander_Klootwijk.jpg",
+    "Dragonfly_by_Bolly.jpg",
+    "Fossa_by_Jasper_Roks.jpg",
+    "Wine_by_Jakkub_Mede.jpg",
+    "aitzgorri_by_Aitzol_Berasategi.jpg",
+    "friends_by_Aitzol_Berasategi.jpg",
+    "life_by_Aitzol_Berasategi.jpg",
+    "picosdeeuropa_by_Aitzol_Berasategi.jpg",
+    "seeding_by_Clements_Engelhardt.jpg",
+    "sunset_by_Aitzol_Berasategi.jpg",
+]
+TYPICAL_AS_IS = ["Picture_0B_by_freespace.jpg", "Picture_1A_by_freespace.jpg"]
+TYPICAL_MP = (1.3, 5.0)
+
+# "huge progressive": one 18 MP progressive JPEG of about 15 MB. The largest wallpaper
+# photograph (Kleiber, 6028x3391, 20.4 MP; the one with more pixels is a flat painting that
+# compresses to 0.3 MB at any size) is centre-cropped to 3:2, resized with LANCZOS to
+# 5200x3466, given camera-like grain (seeded Gaussian noise: sigma 3 on luma plus sigma 2 per
+# channel; without it a resampled wallpaper is too smooth to come near the size of a real
+# 18 MP photo) and saved progressive, q98, 4:4:4, optimized Huffman tables, no metadata.
+HUGE_SOURCE = "Kleiber_by_Lukas_Baubkus.jpg"
+HUGE_SIZE = (5200, 3466)
+HUGE_NAME = "huge-progressive.jpg"
+
+# "png": every distinct wallpaper PNG (lomiri-default-background.png is a symlink to
+# warty-final-ubuntu.png and counted once), used as they are.
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def prepare_sets():
+    """Creates bench/out/sets/{typical,huge} unless they are there for this RECIPE."""
+    stamp = os.path.join(SETS_DIR, ".recipe")
+    typical_dir = os.path.join(SETS_DIR, "typical")
+    huge_dir = os.path.join(SETS_DIR, "huge")
+    if not (os.path.exists(stamp) and open(stamp).read().strip() == RECIPE):
+        log(f"preparing the photo sets in {SETS_DIR}")
+        shutil.rmtree(SETS_DIR, ignore_errors=True)
+        os.makedirs(typical_dir)
+        os.makedirs(huge_dir)
+        lo, hi = TYPICAL_MP
+        n = len(TYPICAL_DOWNSCALED)
+        for i, name in enumerate(TYPICAL_DOWNSCALED):
+            mp = lo + (hi - lo) * i / (n - 1)
+            with Image.open(os.path.join(BACKGROUNDS, name)) as im:
+                im = im.convert("RGB")
+                s = (mp * 1e6 / (im.width * im.height)) ** 0.5
+                size = (round(im.width * s), round(im.height * s))
+                small = im.resize(size, Image.LANCZOS)
+            small.save(os.path.join(typical_dir, name), "JPEG", quality=90,
+                       subsampling="4:2:0", optimize=False, progressive=False)
+        for name in TYPICAL_AS_IS:
+            shutil.copyfile(os.path.join(BACKGROUNDS, name), os.path.join(typical_dir, name))
+        with Image.open(os.path.join(BACKGROUNDS, HUGE_SOURCE)) as im:
+            im = im.convert("RGB")
+            w, h = im.size
+            tw, th = HUGE_SIZE
+            if w / h > tw / th:
+                cw = round(h * tw / th)
+                box = ((w - cw) // 2, 0, (w - cw) // 2 + cw, h)
+            else:
+                ch = round(w * th / tw)
+                box = (0, (h - ch) // 2, w, (h - ch) // 2 + ch)
+            big = np.asarray(im.resize(HUGE_SIZE, Image.LANCZOS, box=box), dtype=np.float32)
+        rng = np.random.default_rng(1)
+        grain = rng.normal(0, 3, (th, tw, 1)).astype(np.float32)
+        grain = grain + rng.normal(0, 2, (th, tw, 3)).astype(np.float32)
+        big = Image.fromarray(np.clip(big + grain + 0.5, 0, 255).astype(np.uint8))
+        big.save(os.path.join(huge_dir, HUGE_NAME), "JPEG", quality=98, subsampling="4:4:4",
+                 optimize=True, progressive=True)
+        with open(stamp, "w") as f:
+            f.write(RECIPE + "\n")
+    typical = sorted(os.path.join(typical_dir, f) for f in os.listdir(typical_dir))
+    huge = [os.path.join(huge_dir, HUGE_NAME)]
+    pngs = sorted({os.path.realpath(os.path.join(BACKGROUNDS, f))
+                   for f in os.listdir(BACKGROUNDS) if f.endswith(".png")})
+    return {
+        "typical": {"title": "typical: 12 JPEGs of 1.3-5 MP -> 512 px JPEG q80",
+                    "inputs": typical, "fmt": "jpg"},
+        "huge": {"title": "huge progressive: one 18 MP progressive JPEG -> 512 px JPEG q80",
+                 "inputs": huge, "fmt": "jpg"},
+        "png": {"title": f"PNG -> PNG: {len(pngs)} wallpaper PNGs -> 512 px PNG",
+                "inputs": pngs, "fmt": "png"},
+        "webp": {"title": "JPEG -> WebP: the typical set -> 512 px lossy WebP q80",
+                 "inputs": typical, "fmt": "webp"},
+    }
+
+
+def describe_inputs(paths):
+    rows = []
+    for p in paths:
+        with Image.open(p) as im:
+            rows.append({
+                "file": os.path.basename(p),
+                "format": im.format,
+                "mode": im.mode,
+                "size": im.size,
+                "mp": im.width * im.height / 1e6,
+                "progressive": bool(im.info.get("progressive")),
+                "bytes": os.path.getsize(p),
+            })
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# The tools. Each gets (fmt, out_dir, inputs) and returns an argv for one process.
+
+def dct_scale(path):
+    """The DCT scale (1/8, 1/4, 1/2 or 1) a 512-px-wide thumbnail decodes this JPEG at."""
+    with Image.open(path) as im:
+        w = im.width
+    for d in (8, 4, 2):
+        if -(-w // d) >= WIDTH:
+            return d
+    return 1
+
+
+def tool_commands(rendition, with_sharp):
+    node_modules_dir = BENCH
+    tools = {
+        "rendition": lambda fmt, out, inputs: (
+            [rendition, "render", "--width", str(WIDTH), "--format", fmt]
+            + (["--quality", str(QUALITY)] if fmt != "png" else [])
+            + ["--out-dir", out] + inputs),
+        "vipsthumbnail": lambda fmt, out, inputs: (
+            ["vipsthumbnail", "--size", f"{WIDTH}x", "-o", os.path.join(out, "%s." + {
+                "jpg": f"jpg[Q={QUALITY},optimize_coding,strip]",
+                "webp": f"webp[Q={QUALITY},strip]",
+                "png": "png[strip]",
+            }[fmt])] + inputs),
+        "sharp": lambda fmt, out, inputs: (
+            ["node", os.path.join(node_modules_dir, "sharp.js"), fmt, out] + inputs),
+        "Pillow": lambda fmt, out, inputs: (
+            [sys.executable, os.path.join(BENCH, "pillow_bench.py"), fmt, out] + inputs),
+    }
+    if not with_sharp:
+        del tools["sharp"]
+    return tools
+
+
+def djpeg_script(inputs, full, tmpdir, tag):
+    """A shell script that decodes every input with djpeg (output discarded)."""
+    path = os.path.join(tmpdir, f"djpeg-{tag}.sh")
+    with open(path, "w") as f:
+        f.write("set -e\n")
+        for p in inputs:
+            d = 1 if full else dct_scale(p)
+            f.write(f"djpeg -scale 1/{d} -outfile /dev/null '{p}'\n")
+    return ["sh", path]
+
+
+TOOL_ENV = {
+    "VIPS_CONCURRENCY": "1",  # libvips (vipsthumbnail and sharp) on one worker thread
+    "UV_THREADPOOL_SIZE": "1",  # node's pool that sharp's toFile runs on
+    "OMP_NUM_THREADS": "1",
+    "RAYON_NUM_THREADS": "1",
+    "RUST_LOG": "warn",
+}
+
+
+def measure(argv, cwd):
+    """Runs argv once under GNU time; returns dict(wall, rss_kib, cpu, rc, err)."""
+    env = dict(os.environ, **TOOL_ENV)
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+        full = ["timeout", str(TIMEOUT_S), "/usr/bin/time", "-f", "%e %M %U %S", "-o", tf.name] + argv
+        t0 = time.perf_counter()
+        p = subprocess.run(full, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+        elapsed = time.perf_counter() - t0
+        text = tf.read().strip().splitlines()
+    fields = text[-1].split() if text else []
+    if p.returncode != 0 or len(fields) != 4:
+        return {"rc": p.returncode, "err": (p.stderr or "").strip()[-800:], "elapsed": elapsed}
+    e, m, u, s = fields
+    return {"rc": 0, "wall": float(e), "rss_kib": int(m), "cpu": float(u) + float(s),
+            "elapsed": elapsed}
+
+
+# ---------------------------------------------------------------------------------------------
+# Quality: SSIM of each output against a reference rendering of its source.
+
+_ref_cache = {}
+
+
+def luma(im):
+    """Float luma (BT.601) of an image, alpha composited over white."""
+    if im.mode in ("RGBA", "LA", "PA", "P"):
+        im = im.convert("RGBA")
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(bg, im)
+    a = np.asarray(im.convert("RGB"), dtype=np.float64)
+    return a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
+
+
+def reference(src, size):
+    key = (src, size)
+    if key not in _ref_cache:
+        with Image.open(src) as im:
+            im.load()  # full decode, no draft
+            if im.mode not in ("RGB", "RGBA"):
+                im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+            _ref_cache[key] = luma(im.resize(size, Image.LANCZOS))
+    return _ref_cache[key]
+
+
+def score(inputs, out_dir, fmt):
+    from skimage.metrics import structural_similarity
+    scores, sizes, problems = [], [], []
+    total = 0
+    for src in inputs:
+        stem = os.path.splitext(os.path.basename(src))[0]
+        out = os.path.join(out_dir, f"{stem}.{fmt}")
+        if not os.path.exists(out):
+            problems.append(f"missing {os.path.basename(out)}")
+            continue
+        total += os.path.getsize(out)
+        with Image.open(out) as im:
+            im.load()
+            size = im.size
+            y = luma(im)
+        sizes.append(size)
+        if size[0] != WIDTH:
+            problems.append(f"{os.path.basename(out)} is {size[0]}x{size[1]}")
+        ref = reference(src, size)
+        scores.append(structural_similarity(ref, y, data_range=255, gaussian_weights=True,
+                                            sigma=1.5, use_sample_covariance=False))
+    return {
+        "bytes": total,
+        "ssim_mean": float(np.mean(scores)) if scores else None,
+        "ssim_min": float(np.min(scores)) if scores else None,
+        "ssim_each": [float(s) for s in scores],
+        "sizes": sizes,
+        "problems": problems,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Versions and machine.
+
+def sh(cmd, cwd=None):
+    try:
+        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60)
+        return (p.stdout.strip() or p.stderr.strip())
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"unavailable ({e})"
+
+
+def dpkg_version(pkg):
+    return sh(["dpkg-query", "-W", "-f=${Version}", pkg])
+
+
+def lock_versions(names):
+    try:
+        text = open(os.path.join(ROOT, "Cargo.lock")).read()
+    except OSError:
+        return {}
+    out = {}
+    for m in re.finditer(r'\[\[package\]\]\nname = "([^"]+)"\nversion = "([^"]+)"', text):
+        if m.group(1) in names:
+            out.setdefault(m.group(1), []).append(m.group(2))
+    return {k: ", ".join(v) for k, v in out.items()}
+
+
+def versions(rendition, with_sharp):
+    v = {}
+    commit = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+    dirty = sh(["git", "-C", ROOT, "status", "--porcelain", "--", "src", "Cargo.toml",
+                "Cargo.lock"])
+    built = datetime.datetime.fromtimestamp(os.path.getmtime(rendition), datetime.timezone.utc)
+    crates = lock_versions({"jpeg-decoder", "jpeg-encoder", "fast_image_resize", "image", "png",
+                            "webp", "libwebp-sys", "zune-jpeg"})
+    v["rendition"] = (f"{sh([rendition, '--version'])}, commit {commit}"
+                      + (" plus uncommitted changes to src/ or Cargo files" if dirty else "")
+                      + f", release binary built {built:%Y-%m-%d %H:%M} UTC; crates: "
+                      + ", ".join(f"{k} {crates[k]}" for k in sorted(crates)))
+    v["vipsthumbnail"] = (f"{sh(['vipsthumbnail', '--version'])} "
+                          f"(Debian libvips-tools {dpkg_version('libvips-tools')})")
+    if with_sharp:
+        sv = sh(["node", "-p", "JSON.stringify(require('sharp').versions)"], cwd=BENCH)
+        try:
+            d = json.loads(sv)
+            v["sharp"] = (f"sharp {d.get('sharp', '?')} (its prebuilt libvips {d.get('vips', '?')}"
+                          + "".join(f", {k} {d[k]}" for k in ("mozjpeg", "webp", "png", "zlib-ng")
+                                    if k in d)
+                          + f"), node {sh(['node', '--version'])}")
+        except ValueError:
+            v["sharp"] = sv
+    zlib = features.version("zlib_ng")
+    zlib = f"zlib-ng {zlib}" if zlib else f"zlib {features.version_codec('zlib')}"
+    v["Pillow"] = (f"Pillow {Image.__version__} (libjpeg-turbo "
+                   f"{features.version('libjpeg_turbo') or features.version_codec('jpg')}, "
+                   f"libwebp {features.version_module('webp')}, {zlib}), "
+                   f"Python {platform.python_version()}")
+    v["djpeg"] = f"djpeg from Debian libjpeg-turbo-progs {dpkg_version('libjpeg-turbo-progs')}"
+    v["quality score"] = (f"scikit-image {__import__('skimage').__version__}, "
+                          f"numpy {np.__version__}")
+    return v
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    debian = ""
+    try:
+        debian = "Debian " + open("/etc/debian_version").read().strip()
+    except OSError:
+        pass
+    return {
+        "nproc": sh(["nproc"]),
+        "cpu": cpu,
+        "memory": mem,
+        "os": f"{debian}, Linux {platform.release()}".strip(", "),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Output.
+
+def fmt_bytes(n):
+    return f"{n / 1024:,.0f} KiB" if n < 10 * 1024 * 1024 else f"{n / 1024 / 1024:,.1f} MiB"
+
+
+def table(res, tools):
+    ok = [t for t in tools if res["tools"].get(t, {}).get("wall_median") is not None]
+    best = {k: min((res["tools"][t][k] for t in ok), default=None)
+            for k in ("wall_median", "cpu_median", "rss_median_kib", "bytes")}
+
+    def ratio(r, k):
+        return f"{r[k] / best[k]:.2f}" if best[k] else "-"
+
+    lines = [
+        "| tool | median wall | × fastest | median CPU (user+sys) | × least CPU "
+        "| median peak RSS | × leanest | output bytes | × smallest | SSIM mean | SSIM min "
+        "| wall of each run (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for t in list(tools) + [r for r in res["tools"] if r.startswith("djpeg")]:
+        r = res["tools"].get(t)
+        if r is None:
+            continue
+        name = f"**{t}**" if t == "rendition" else t
+        if r.get("wall_median") is None:
+            err = " ".join(r.get("error", "?").split())[:160].replace("|", "/")
+            lines.append(f"| {name} | failed: {err} | | | | | | | | | | |")
+            continue
+        runs = " ".join(f"{w:.2f}" for w in r["walls"])
+        head = (f"| {name} | {r['wall_median']:.2f} s | {ratio(r, 'wall_median')} "
+                f"| {r['cpu_median']:.2f} s | {ratio(r, 'cpu_median')} "
+                f"| {r['rss_median_kib'] / 1024:.1f} MiB | {ratio(r, 'rss_median_kib')} ")
+        if t.startswith("djpeg"):
+            lines.append(head + f"| n/a | | | | {runs} |")
+        else:
+            lines.append(head + f"| {fmt_bytes(r['bytes'])} | {ratio(r, 'bytes')} "
+                         f"| {r['ssim_mean']:.4f} | {r['ssim_min']:.4f} | {runs} |")
+    return "\n".join(lines)
+
+
+def plot(results, tools, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = list(results)
+    colors = {"rendition": "#d62728", "vipsthumbnail": "#1f77b4", "sharp": "#2ca02c",
+              "Pillow": "#ff7f0e"}
+    fig, axes = plt.subplots(3, len(sets), figsize=(3.4 * max(len(sets), 3), 10),
+                             squeeze=False)
+    for j, s in enumerate(sets):
+        res = results[s]
+        names = [t for t in list(tools) + [r for r in res["tools"] if r.startswith("djpeg")]
+                 if res["tools"].get(t, {}).get("wall_median") is not None]
+        for i, (key, scale, unit, what) in enumerate((
+                ("wall_median", 1, "s", "wall time"),
+                ("cpu_median", 1, "s", "CPU time"),
+                ("rss_median_kib", 1 / 1024, "MiB", "peak RSS"))):
+            ax = axes[i][j]
+            vals = [res["tools"][t][key] * scale for t in names]
+            bars = ax.bar(range(len(names)), vals,
+                          color=[colors.get(t, "#bbbbbb") for t in names],
+                          hatch=None, edgecolor="black", linewidth=0.4)
+            for b, t in zip(bars, names):
+                if t.startswith("djpeg"):
+                    b.set_hatch("//")
+            for k, v in enumerate(vals):
+                ax.text(k, v, f"{v:.2f}" if unit == "s" else f"{v:.0f}", ha="center",
+                        va="bottom", fontsize=7)
+            ax.set_xticks(range(len(names)))
+            ax.set_xticklabels([t.replace("djpeg ", "djpeg\n") for t in names], rotation=35,
+                               ha="right", fontsize=7)
+            ax.set_ylabel(f"median {what} ({unit})", fontsize=8)
+            ax.margins(y=0.15)
+            ax.tick_params(axis="y", labelsize=7)
+            if i == 0:
+                ax.set_title(s, fontsize=10)
+    fig.suptitle("rendition vs peers: 512 px wide, q80, single-threaded, one process per set\n"
+                 "(lower is better; hatched = libjpeg-turbo decode alone, for reference)",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(results, sets, tools, meta, path):
+    L = []
+    L.append("# rendition benchmark\n")
+    L.append(f"Written by `bench/run` on {meta['date']} ({meta['runs']} timed runs per tool and "
+             f"set after one warm-up run; medians). Rerun with `bench/run` (`--runs N`, "
+             f"`--build`, `--sets typical,huge,png,webp`).\n")
+    m = meta["machine"]
+    L.append("## Machine\n")
+    L.append(f"- CPU: {m['cpu']}, `nproc` = {m['nproc']}, memory {m['memory']}")
+    L.append(f"- OS: {m['os']}")
+    L.append(f"- load average before / after the runs: {meta['load_before']} / "
+             f"{meta['load_after']} (the machine may be shared: compare ratios within one "
+             f"run, not absolute times across runs)\n")
+    L.append("## Tools\n")
+    for k, v in meta["versions"].items():
+        L.append(f"- {k}: {v}")
+    L.append("")
+    L.append("![median wall time and peak RSS per tool and set](results.png)\n")
+    L.append("## Results\n")
+    L.append("Wall and CPU time and peak RSS come from GNU time (`/usr/bin/time -f '%e %M %U "
+             "%S'`) around one process that renders the whole set; each value is the median "
+             "over the timed runs. CPU time is the steadier number when the machine is shared "
+             "(wall time then includes waiting for a core). × columns divide by the best of rendition and its peers "
+             "(the djpeg rows are only a reference: libjpeg-turbo decoding the same files, no "
+             "resize or encode, output discarded). Output bytes: all outputs of the set "
+             "together. SSIM: luma SSIM (Gaussian window, sigma 1.5, as in Wang et al. 2004) "
+             "of each output against the source decoded in full by Pillow and resized with "
+             "LANCZOS to the output's size, averaged over the set (min = the worst file).\n")
+    for s, res in results.items():
+        L.append(f"### {sets[s]['title']}\n")
+        L.append(table(res, tools))
+        probs = [f"{t}: {'; '.join(r['problems'])}" for t, r in res["tools"].items()
+                 if r.get("problems")]
+        if probs:
+            L.append("\nProblems: " + " / ".join(probs))
+        L.append("")
+    L.append("## What was run\n")
+    L.append(f"Every tool renders each set in one process, sequentially, to {WIDTH} px wide "
+             f"(height from the aspect ratio), JPEG and WebP at quality {QUALITY}, with "
+             f"`VIPS_CONCURRENCY=1 UV_THREADPOOL_SIZE=1` in the environment and a "
+             f"{TIMEOUT_S} s timeout per command. Tool order is rotated between runs.\n")
+    L.append(f"- rendition: `rendition render --width {WIDTH} --format jpg|webp|png "
+             f"[--quality {QUALITY}] --out-dir DIR INPUT...` (one thread; DCT-scaled JPEG "
+             f"decode, Lanczos3, optimized Huffman tables, 4:2:0)")
+    L.append(f"- vipsthumbnail: `vipsthumbnail --size {WIDTH}x -o "
+             f"DIR/%s.jpg[Q={QUALITY},optimize_coding,strip] INPUT...` (`.webp[Q={QUALITY},"
+             f"strip]`, `.png[strip]`); `optimize_coding` because rendition and sharp optimize "
+             f"Huffman tables and vips does not by default")
+    L.append(f"- sharp: `bench/sharp.js`, `sharp.concurrency(1)`, for each input in turn "
+             f"`sharp(input).resize({{width: {WIDTH}}}).jpeg({{quality: {QUALITY}}})"
+             f".toFile(...)` (`.webp({{quality: {QUALITY}}})`, `.png()`)")
+    L.append(f"- Pillow: `bench/pillow_bench.py`: `Image.draft('RGB', size)` for JPEG (libjpeg "
+             f"DCT scaling), `resize(size, LANCZOS)`, `save(quality={QUALITY}, optimize=True)`"
+             f" (WebP `quality={QUALITY}`, PNG defaults)")
+    L.append("- djpeg (reference): `djpeg -scale 1/N -outfile /dev/null FILE` for each file in "
+             "one shell script; N is the DCT scale a 512 px thumbnail decodes at (the "
+             "smallest of 1/8, 1/4, 1/2, 1 that still covers 512 px; for the typical set "
+             f"that is {meta['typical_scales']}), and for the huge file also at full size.\n")
+    L.append("## The photos\n")
+    L.append("From Debian's `ukui-wallpapers` and `lomiri-wallpapers` (installed by `bench/run`,"
+             " not committed); the derived files are made by `bench/bench.py` into "
+             "`bench/out/sets/` (git-ignored):\n")
+    L.append(f"- typical (12 JPEGs, {meta['typical_mp']}): the only two wallpapers in the "
+             f"1.3-5 MP range, as they are ({', '.join(TYPICAL_AS_IS)}; both progressive), and "
+             f"ten wallpaper photographs ({', '.join(TYPICAL_DOWNSCALED)}) downscaled with "
+             f"Pillow (LANCZOS from the full decode) to 1.3, 1.71, ... 5.0 MP, aspect kept, "
+             f"saved as baseline JPEG q90 4:2:0 without metadata.")
+    L.append(f"- huge progressive: {HUGE_SOURCE} (6028x3391; the one wallpaper with more "
+             f"pixels is a flat painting of 0.3 MB) centre-cropped to 3:2, resized with LANCZOS "
+             f"to {HUGE_SIZE[0]}x{HUGE_SIZE[1]} (18.0 MP), plus seeded Gaussian grain (sigma 3 "
+             f"on luma, 2 per channel) so it has the entropy of a camera photo, saved "
+             f"progressive q98 4:4:4 with optimized Huffman tables: {meta['huge_bytes']}. "
+             f"(q95 would give 7.8 MB; q98 brings it near the 16 MB of the issue's example.)")
+    L.append(f"- PNG: every distinct wallpaper PNG, as installed ({meta['png_desc']}; "
+             f"lomiri-default-background.png is a symlink to warty-final-ubuntu.png and "
+             f"counted once).\n")
+    L.append("| set | file | format | size | MP | progressive | bytes |")
+    L.append("| --- | --- | --- | --- | ---: | --- | ---: |")
+    for s in ("typical", "huge", "png"):
+        if s not in meta["inputs"]:
+            continue
+        for r in meta["inputs"][s]:
+            L.append(f"| {s} | {r['file']} | {r['format']} {r['mode']} | {r['size'][0]}x"
+                     f"{r['size'][1]} | {r['mp']:.2f} | {'yes' if r['progressive'] else 'no'}"
+                     f" | {r['bytes']:,} |")
+    L.append("")
+    L.append("Raw numbers (every run) are in `bench/out/results.json` after a run.")
+    with open(path, "w") as f:
+        f.write("\n".join(L) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--rendition", required=True)
+    ap.add_argument("--no-sharp", action="store_true")
+    ap.add_argument("--sets", default="typical,huge,png,webp")
+    args = ap.parse_args()
+
+    load_before = " ".join(open("/proc/loadavg").read().split()[:3])
+    all_sets = prepare_sets()
+    wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
+    for s in wanted:
+        if s not in all_sets:
+            raise SystemExit(f"unknown set {s}; known: {', '.join(all_sets)}")
+    sets = {s: all_sets[s] for s in wanted}
+    tools = tool_commands(os.path.abspath(args.rendition), not args.no_sharp)
+    tmpdir = tempfile.mkdtemp(prefix="rendition-bench-")
+
+    results = {}
+    try:
+        for s, spec in sets.items():
+            log(f"\n-- set {s}: {len(spec['inputs'])} inputs -> {spec['fmt']}")
+            jobs = {}
+            for t, make in tools.items():
+                out = os.path.join(RES_DIR, s, t)
+                jobs[t] = (make(spec["fmt"], out, spec["inputs"]), out)
+            if spec["fmt"] == "jpg":
+                if s == "huge":
+                    jobs["djpeg full decode"] = (djpeg_script(spec["inputs"], True, tmpdir, s + "-full"), None)
+                jobs["djpeg DCT-scaled decode"] = (djpeg_script(spec["inputs"], False, tmpdir, s), None)
+            runs = {t: [] for t in jobs}
+            errors = {}
+            order = list(jobs)
+            for rnd in range(args.runs + 1):  # round 0 is the warm-up
+                rot = order[rnd % len(order):] + order[:rnd % len(order)]
+                for t in rot:
+                    if t in errors:
+                        continue
+                    argv, out = jobs[t]
+                    if out:
+                        shutil.rmtree(out, ignore_errors=True)
+                        os.makedirs(out)
+                    r = measure(argv, cwd=BENCH)
+                    if r["rc"] != 0:
+                        errors[t] = f"exit {r['rc']}: {r['err']}"
+                        log(f"   {t}: FAILED {errors[t]}")
+                        continue
+                    if rnd > 0:
+                        runs[t].append(r)
+                    log(f"   {'warm-up' if rnd == 0 else f'run {rnd}'} {t}: {r['wall']:.2f} s, "
+                        f"{r['rss_kib'] / 1024:.1f} MiB, cpu {r['cpu']:.2f} s")
+            res = {"tools": {}}
+            for t, (argv, out) in jobs.items():
+                if t in errors or not runs[t]:
+                    res["tools"][t] = {"error": errors.get(t, "no runs"), "argv": argv}
+                    continue
+                rr = runs[t]
+                entry = {
+                    "argv": argv if len(argv) < 8 else argv[:8] + ["..."],
+                    "walls": [r["wall"] for r in rr],
+                    "elapsed": [round(r["elapsed"], 4) for r in rr],
+                    "rss_kib": [r["rss_kib"] for r in rr],
+                    "cpus": [r["cpu"] for r in rr],
+                    "wall_median": statistics.median(r["wall"] for r in rr),
+                    "rss_median_kib": statistics.median(r["rss_kib"] for r in rr),
+                    "cpu_median": statistics.median(r["cpu"] for r in rr),
+                }
+                if out:
+                    log(f"   scoring {t}")
+                    entry.update(score(spec["inputs"], out, spec["fmt"]))
+                res["tools"][t] = entry
+            results[s] = res
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+    load_after = " ".join(open("/proc/loadavg").read().split()[:3])
+    inputs = {s: describe_inputs(all_sets[s]["inputs"]) for s in ("typical", "huge", "png")}
+    typ_scales = sorted({dct_scale(p) for p in all_sets["typical"]["inputs"]})
+    png_desc = ", ".join(f"{r['file']} {r['size'][0]}x{r['size'][1]} {r['mode']}"
+                         for r in inputs["png"])
+    tmp = [r["mp"] for r in inputs["typical"]]
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "runs": args.runs,
+        "machine": machine(),
+        "versions": versions(os.path.abspath(args.rendition), not args.no_sharp),
+        "load_before": load_before,
+        "load_after": load_after,
+        "inputs": inputs,
+        "typical_scales": " and ".join(f"1/{d}" for d in typ_scales),
+        "typical_mp": f"{min(tmp):.2f}-{max(tmp):.2f} MP, {sum(r['bytes'] for r in inputs['typical']) / 1e6:.1f} MB in all",
+        "huge_bytes": f"{inputs['huge'][0]['bytes'] / 1e6:.1f} MB",
+        "png_desc": png_desc,
+    }
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump({"meta": meta, "results": results}, f, indent=1, default=str)
+    plot(results, tools, os.path.join(BENCH, "results.png"))
+    write_report(results, sets, tools, meta, os.path.join(BENCH, "RESULTS.md"))
+    log(f"\nwrote {os.path.join(BENCH, 'RESULTS.md')} and {os.path.join(BENCH, 'results.png')}")
+
+
+if __name__ == "__main__":
+    main()
