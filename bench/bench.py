@@ -219,6 +219,22 @@ def measure(argv, cwd):
             "elapsed": elapsed}
 
 
+def count_threads(argv, cwd):
+    """Runs argv once under strace and counts the threads it starts (clone with
+    CLONE_THREAD); None when strace is missing or the run fails."""
+    if not shutil.which("strace"):
+        return None
+    env = dict(os.environ, **TOOL_ENV)
+    with tempfile.NamedTemporaryFile("r", suffix=".strace") as tf:
+        p = subprocess.run(["timeout", str(TIMEOUT_S), "strace", "-f", "-qq", "-o", tf.name,
+                            "-e", "trace=clone,clone3"] + argv, cwd=cwd, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        lines = tf.read().splitlines()
+    if p.returncode != 0:
+        return None
+    return sum(1 for line in lines if "CLONE_THREAD" in line and "= -1" not in line)
+
+
 # ---------------------------------------------------------------------------------------------
 # Quality: SSIM of each output against a reference rendering of its source.
 
@@ -312,9 +328,14 @@ def versions(rendition, with_sharp):
     built = datetime.datetime.fromtimestamp(os.path.getmtime(rendition), datetime.timezone.utc)
     crates = lock_versions({"jpeg-decoder", "jpeg-encoder", "fast_image_resize", "image", "png",
                             "webp", "libwebp-sys", "zune-jpeg"})
-    v["rendition"] = (f"{sh([rendition, '--version'])}, commit {commit}"
+    newer = [os.path.relpath(os.path.join(d, f), ROOT)
+             for d, _, fs in os.walk(os.path.join(ROOT, "src")) for f in fs
+             if os.path.getmtime(os.path.join(d, f)) > os.path.getmtime(rendition)]
+    v["rendition"] = (f"{sh([rendition, '--version'])}, HEAD {commit}"
                       + (" plus uncommitted changes to src/ or Cargo files" if dirty else "")
-                      + f", release binary built {built:%Y-%m-%d %H:%M} UTC; crates: "
+                      + f", release binary built {built:%Y-%m-%d %H:%M} UTC"
+                      + (f" (older than {', '.join(sorted(newer))})" if newer else "")
+                      + "; crates: "
                       + ", ".join(f"{k} {crates[k]}" for k in sorted(crates)))
     v["vipsthumbnail"] = (f"{sh(['vipsthumbnail', '--version'])} "
                           f"(Debian libvips-tools {dpkg_version('libvips-tools')})")
@@ -387,8 +408,9 @@ def table(res, tools):
     lines = [
         "| tool | median wall | × fastest | median CPU (user+sys) | × least CPU "
         "| median peak RSS | × leanest | output bytes | × smallest | SSIM mean | SSIM min "
-        "| wall of each run (s) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| threads started | wall of each run (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| --- |",
     ]
     for t in list(tools) + [r for r in res["tools"] if r.startswith("djpeg")]:
         r = res["tools"].get(t)
@@ -397,14 +419,16 @@ def table(res, tools):
         name = f"**{t}**" if t == "rendition" else t
         if r.get("wall_median") is None:
             err = " ".join(r.get("error", "?").split())[:160].replace("|", "/")
-            lines.append(f"| {name} | failed: {err} | | | | | | | | | | |")
+            lines.append(f"| {name} | failed: {err} | | | | | | | | | | | |")
             continue
         runs = " ".join(f"{w:.2f}" for w in r["walls"])
+        threads = "?" if r.get("threads") is None else str(r["threads"])
+        runs = f"{threads} | {runs}"
         head = (f"| {name} | {r['wall_median']:.2f} s | {ratio(r, 'wall_median')} "
                 f"| {r['cpu_median']:.2f} s | {ratio(r, 'cpu_median')} "
                 f"| {r['rss_median_kib'] / 1024:.1f} MiB | {ratio(r, 'rss_median_kib')} ")
         if t.startswith("djpeg"):
-            lines.append(head + f"| n/a | | | | {runs} |")
+            lines.append(head + f"| n/a | | | | {runs} |")  # runs holds threads too
         else:
             lines.append(head + f"| {fmt_bytes(r['bytes'])} | {ratio(r, 'bytes')} "
                          f"| {r['ssim_mean']:.4f} | {r['ssim_min']:.4f} | {runs} |")
@@ -473,7 +497,7 @@ def write_report(results, sets, tools, meta, path):
     for k, v in meta["versions"].items():
         L.append(f"- {k}: {v}")
     L.append("")
-    L.append("![median wall time and peak RSS per tool and set](results.png)\n")
+    L.append("![median wall time, CPU time and peak RSS per tool and set](results.png)\n")
     L.append("## Results\n")
     L.append("Wall and CPU time and peak RSS come from GNU time (`/usr/bin/time -f '%e %M %U "
              "%S'`) around one process that renders the whole set; each value is the median "
@@ -483,7 +507,12 @@ def write_report(results, sets, tools, meta, path):
              "resize or encode, output discarded). Output bytes: all outputs of the set "
              "together. SSIM: luma SSIM (Gaussian window, sigma 1.5, as in Wang et al. 2004) "
              "of each output against the source decoded in full by Pillow and resized with "
-             "LANCZOS to the output's size, averaged over the set (min = the worst file).\n")
+             "LANCZOS to the output's size, averaged over the set (min = the worst file). "
+             "Threads started: threads (clone with CLONE_THREAD) the process starts over the "
+             "whole set, counted in one extra run under `strace -f`; 0 means it did all the "
+             "work on its main thread. The reference is itself a Pillow LANCZOS resize, so "
+             "Pillow's PNG output matches it by construction (SSIM 1.0), and pipelines that "
+             "decode JPEGs at a larger DCT scale before resizing sit closer to it.\n")
     for s, res in results.items():
         L.append(f"### {sets[s]['title']}\n")
         L.append(table(res, tools))
@@ -498,7 +527,10 @@ def write_report(results, sets, tools, meta, path):
              f"`VIPS_CONCURRENCY=1 UV_THREADPOOL_SIZE=1` in the environment and a "
              f"{TIMEOUT_S} s timeout per command. Tool order is rotated between runs.\n")
     L.append(f"- rendition: `rendition render --width {WIDTH} --format jpg|webp|png "
-             f"[--quality {QUALITY}] --out-dir DIR INPUT...` (one thread; DCT-scaled JPEG "
+             f"[--quality {QUALITY}] --out-dir DIR INPUT...` (it has no thread setting: "
+             f"`render` works through the inputs on its main thread, but its JPEG decoder, "
+             f"jpeg-decoder 0.3 without rayon, starts one worker thread per colour component "
+             f"for each JPEG over 128 px wide; see the threads column. DCT-scaled JPEG "
              f"decode, Lanczos3, optimized Huffman tables, 4:2:0)")
     L.append(f"- vipsthumbnail: `vipsthumbnail --size {WIDTH}x -o "
              f"DIR/%s.jpg[Q={QUALITY},optimize_coding,strip] INPUT...` (`.webp[Q={QUALITY},"
@@ -616,6 +648,8 @@ def main():
                     "rss_median_kib": statistics.median(r["rss_kib"] for r in rr),
                     "cpu_median": statistics.median(r["cpu"] for r in rr),
                 }
+                # Writes the same outputs again, over the last timed run's.
+                entry["threads"] = count_threads(argv, BENCH)
                 if out:
                     log(f"   scoring {t}")
                     entry.update(score(spec["inputs"], out, spec["fmt"]))
