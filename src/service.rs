@@ -563,7 +563,9 @@ mod tests {
         let (store, svc) = service(Answer::Bytes);
         let p = path("img/a.jpg", 40);
         // A deadline already passed: both the async timeout and the renderer's own check refuse.
-        let r = svc.miss_before(&Method::GET, &p, Some(Instant::now())).await;
+        let r = svc
+            .miss_before(&Method::GET, &p, Some(Instant::now()))
+            .await;
         assert_eq!(r.status(), StatusCode::GATEWAY_TIMEOUT);
         assert_eq!(store.keys(), vec!["img/a.jpg"]);
         assert!(
