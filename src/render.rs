@@ -284,6 +284,12 @@ fn decode(source: &[u8], probe: &Probe, scale: f64, limits: &Limits) -> Result<P
 
 fn decode_jpeg(source: &[u8], probe: &Probe, scale: f64) -> Result<Pixels> {
     let f = SourceFormat::Jpeg;
+    // At 1/8 scale or less a progressive file needs only its DC scans.
+    if scale <= 0.125 {
+        if let Some(pixels) = jpeg_dc::decode(source) {
+            return Ok(pixels);
+        }
+    }
     let mut d = jpeg_decoder::Decoder::new(Cursor::new(source));
     if scale < 1.0 {
         let want = |side: u32| {
@@ -677,6 +683,8 @@ fn png_actl_frames(b: &[u8]) -> Option<u32> {
     }
     None
 }
+
+mod jpeg_dc;
 
 #[cfg(test)]
 mod tests;
