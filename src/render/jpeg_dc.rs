@@ -162,14 +162,11 @@ pub(crate) fn decode(data: &[u8]) -> Option<Pixels> {
     let mut dc_tables: [Option<Huffman>; 4] = Default::default();
     let mut restart_interval = 0usize;
     let mut frame: Option<(usize, usize, Vec<Component>)> = None;
-    loop {
-        // Find the next marker (fill bytes 0xFF may repeat); a file cut short just ends here.
-        let Some(next) = data
-            .get(pos..)
-            .and_then(|d| d.iter().position(|&b| b == 0xFF))
-        else {
-            break;
-        };
+    // Find each marker (fill bytes 0xFF may repeat); a file cut short just ends the loop.
+    while let Some(next) = data
+        .get(pos..)
+        .and_then(|d| d.iter().position(|&b| b == 0xFF))
+    {
         pos += next;
         while data.get(pos) == Some(&0xFF) {
             pos += 1;
