@@ -13,6 +13,7 @@ use base64::Engine as _;
 
 use crate::ops::{Fit, Format, Gravity, Limits, Ops, Rgb, Rotation, Tenths};
 use crate::plan::{Orientation, Plan};
+use crate::render::Pixels;
 use crate::request::KeyRing;
 
 /// File (hidden, so never served) holding the demo's generated development key.
@@ -335,22 +336,9 @@ fn landscape_jpeg(w: u32, h: u32, exif_orientation: u8) -> Vec<u8> {
             }
         }
     }
-    // Store: the inverse of the display transform. For the orientations used here (1 and 6)
-    // storing means turning the upright picture a quarter turn anticlockwise.
-    let stored = if o.swaps_axes() {
-        let mut s = vec![0u8; upright.len()];
-        for y in 0..dh {
-            for x in 0..dw {
-                // Display (x, y) comes from stored (y, w - 1 - x) under orientation 6.
-                let (sx, sy) = (y, dw - 1 - x);
-                let (d, src) = (((sy * w + sx) * 3) as usize, ((y * dw + x) * 3) as usize);
-                s[d..d + 3].copy_from_slice(&upright[src..src + 3]);
-            }
-        }
-        s
-    } else {
-        upright
-    };
+    // Store it turned by the inverse of the display transform, so the EXIF tag undoes it.
+    let stored = crate::render::reorient(Pixels::new(dw, dh, 3, upright), o.inverse());
+    debug_assert_eq!((stored.w, stored.h), (w, h));
     let mut out = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
     if exif_orientation != 1 {
@@ -358,8 +346,13 @@ fn landscape_jpeg(w: u32, h: u32, exif_orientation: u8) -> Vec<u8> {
         e.extend_from_slice(&[exif_orientation, 0, 0, 0, 0, 0, 0]);
         enc.add_app_segment(1, &e).expect("small segment");
     }
-    enc.encode(&stored, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
-        .expect("encodes");
+    enc.encode(
+        &stored.data,
+        w as u16,
+        h as u16,
+        jpeg_encoder::ColorType::Rgb,
+    )
+    .expect("encodes");
     out
 }
 

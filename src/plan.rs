@@ -50,6 +50,19 @@ impl Orientation {
         }
     }
 
+    /// The transform that undoes `self`: a mirrored orientation is its own inverse, a pure
+    /// rotation is undone by the opposite rotation.
+    pub fn inverse(self) -> Self {
+        if self.mirror {
+            self
+        } else {
+            Orientation {
+                quarter_turns: (4 - self.quarter_turns % 4) % 4,
+                mirror: false,
+            }
+        }
+    }
+
     pub fn swaps_axes(self) -> bool {
         self.quarter_turns % 2 == 1
     }
@@ -425,6 +438,7 @@ mod tests {
         };
         for &a in &all {
             for &b in &all {
+                assert!(a.then(a.inverse()).is_identity(), "{a:?} and its inverse");
                 let c = a.then(b);
                 for pt in [(0, 0), (3, 1), (4, 2)] {
                     let (p1, s1) = apply(a, pt, (5, 3));

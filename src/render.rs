@@ -73,7 +73,7 @@ pub(crate) struct Pixels {
 }
 
 impl Pixels {
-    fn new(w: u32, h: u32, channels: u8, data: Vec<u8>) -> Self {
+    pub(crate) fn new(w: u32, h: u32, channels: u8, data: Vec<u8>) -> Self {
         debug_assert_eq!(data.len(), w as usize * h as usize * channels as usize);
         Pixels {
             w,
@@ -353,7 +353,7 @@ fn resize(src: &Pixels, region: Rect, w: u32, h: u32) -> Result<Pixels> {
 }
 
 /// Applies a dihedral transform to (small, already resized) pixels.
-fn reorient(src: Pixels, o: Orientation) -> Pixels {
+pub(crate) fn reorient(src: Pixels, o: Orientation) -> Pixels {
     if o.is_identity() {
         return src;
     }

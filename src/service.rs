@@ -251,14 +251,18 @@ impl Service {
         deadline: Option<Instant>,
     ) -> Result<Arc<Produced>> {
         // Another request (or another Lambda) may have stored it since the CDN looked.
-        if self.store.head(key).await?.is_some() {
-            let obj = self.store.get(key, u64::MAX).await?;
-            return Ok(Arc::new(Produced {
-                bytes: obj.bytes,
-                content_type: obj.meta.content_type,
-                etag: Some(obj.meta.etag),
-                existing: true,
-            }));
+        // One read answers both questions (is it there, and what is it).
+        match self.store.get(key, u64::MAX).await {
+            Ok(obj) => {
+                return Ok(Arc::new(Produced {
+                    bytes: obj.bytes,
+                    content_type: obj.meta.content_type,
+                    etag: Some(obj.meta.etag),
+                    existing: true,
+                }))
+            }
+            Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
         }
         let configured = Duration::from_millis(self.config.limits.render_timeout_ms);
         let budget = match deadline {

@@ -194,8 +194,7 @@ pub(crate) fn decode(data: &[u8]) -> Option<Pixels> {
             // Adobe APP14 with transform 0 means RGB or CMYK samples, not YCbCr.
             0xEE if seg.starts_with(b"Adobe") && seg.get(11) == Some(&0) => return None,
             0xDA => {
-                let (width, height, comps) = frame.as_mut()?;
-                let _ = (width, height);
+                let (_, _, comps) = frame.as_mut()?;
                 pos = scan(data, pos, seg, comps, &dc_tables, restart_interval)?;
                 if comps.iter().all(|c| c.dc_low_bit == Some(0)) {
                     break;
@@ -364,10 +363,8 @@ fn scan(
             }
         }
     } else {
-        let hmax = comps.iter().map(|c| c.h).max()?;
         let mcux = comps[0].bw / comps[0].h;
         let mcuy = comps[0].bh / comps[0].v;
-        let _ = hmax;
         for my in 0..mcuy {
             for mx in 0..mcux {
                 if !unit(&mut bits, &mut mcus_left, &mut pred) {
