@@ -282,20 +282,30 @@ fn decode(source: &[u8], probe: &Probe, scale: f64, limits: &Limits) -> Result<P
     }
 }
 
+/// How much larger than the resized region a DCT-scaled JPEG decode must be. Scaling in the
+/// DCT is a cruder filter than the Lanczos resize that follows, so leaving the resize some
+/// room buys quality; see bench/RESULTS.md for what each choice costs.
+const DCT_MARGIN: f64 = 1.0;
+
 fn decode_jpeg(source: &[u8], probe: &Probe, scale: f64) -> Result<Pixels> {
     let f = SourceFormat::Jpeg;
-    // At 1/8 scale or less a progressive file needs only its DC scans.
-    if scale <= 0.125 {
-        if let Some(pixels) = jpeg_dc::decode(source) {
-            return Ok(pixels);
-        }
+    // The smallest DCT scale whose result still covers the output at `scale`.
+    let want = |side: u32| (f64::from(side) * scale * DCT_MARGIN).ceil() as usize;
+    let eighths = [1, 2, 4, 8]
+        .into_iter()
+        .find(|&n| {
+            (probe.width as usize * n).div_ceil(8) >= want(probe.width)
+                && (probe.height as usize * n).div_ceil(8) >= want(probe.height)
+        })
+        .unwrap_or(8);
+    if let Some(pixels) = jpeg::decode(source, eighths) {
+        return Ok(pixels);
     }
+    // Everything the fast decoder leaves (progressive above 1/8, CMYK, damaged files...).
     let mut d = jpeg_decoder::Decoder::new(Cursor::new(source));
-    if scale < 1.0 {
-        let want = |side: u32| {
-            ((f64::from(side) * scale).ceil() as u32).clamp(1, u32::from(u16::MAX)) as u16
-        };
-        d.scale(want(probe.width), want(probe.height))
+    if eighths < 8 {
+        let side = |s: u32| ((s as usize * eighths).div_ceil(8)).clamp(1, 65535) as u16;
+        d.scale(side(probe.width), side(probe.height))
             .map_err(|e| undecodable(f, e))?;
     }
     let data = d.decode().map_err(|e| undecodable(f, e))?;
@@ -684,7 +694,7 @@ fn png_actl_frames(b: &[u8]) -> Option<u32> {
     None
 }
 
-mod jpeg_dc;
+mod jpeg;
 
 #[cfg(test)]
 mod tests;

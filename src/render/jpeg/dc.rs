@@ -1,0 +1,314 @@
+//! DC-only decoding of progressive JPEGs, for outputs at 1/8 of the source size or less.
+//!
+//! At 1/8 scale each 8×8 block becomes one pixel whose value is the block's DC coefficient
+//! (the block average). A progressive JPEG carries the DC coefficients of every block in its
+//! own scans, so this decoder entropy-decodes only those and skips every AC scan by looking
+//! for the next marker, which is a byte search, not a Huffman decode. It stops reading as soon
+//! as every component's DC is complete (after the DC refinement scan, if any), usually long
+//! before the end of the file.
+//!
+//! It handles what photographs use: 8-bit Huffman-coded progressive frames (SOF2), one or three
+//! components (greyscale, YCbCr or RGB), any sampling factors, interleaved or per-component DC
+//! scans, successive approximation and restart intervals.
+
+use super::{Bits, ColorModel, Frame, Pixels, Tables};
+
+/// Decodes (DC) or skips (AC) one scan whose header is `header` and whose data starts at
+/// `pos`; returns the position of the marker that ends it.
+pub(super) fn scan(
+    data: &[u8],
+    pos: usize,
+    header: &[u8],
+    frame: &mut Frame,
+    tables: &Tables,
+) -> Option<usize> {
+    let comps = &mut frame.comps;
+    let ns = usize::from(*header.first()?);
+    let mut members = Vec::with_capacity(ns);
+    for i in 0..ns {
+        let id = *header.get(1 + i * 2)?;
+        let table = usize::from(header.get(2 + i * 2)? >> 4);
+        members.push((comps.iter().position(|c| c.id == id)?, table));
+    }
+    let rest = header.get(1 + ns * 2..4 + ns * 2)?;
+    let (ss, se, ah, al) = (rest[0], rest[1], rest[2] >> 4, rest[2] & 15);
+    if ss != 0 {
+        return Some(skip_entropy_data(data, pos));
+    }
+    if se != 0 || al > 13 {
+        return None;
+    }
+    let restart_interval = tables.restart_interval;
+    let mut bits = Bits::new(data, pos);
+    let mut pred = vec![0i32; ns];
+    let mut mcus_left = restart_interval;
+    let unit = |bits: &mut Bits, mcus_left: &mut usize, pred: &mut [i32]| -> bool {
+        if restart_interval > 0 {
+            if *mcus_left == 0 {
+                if !bits.restart() {
+                    return false;
+                }
+                pred.iter_mut().for_each(|p| *p = 0);
+                *mcus_left = restart_interval;
+            }
+            *mcus_left -= 1;
+        }
+        true
+    };
+    let decode_block = |bits: &mut Bits,
+                        k: usize,
+                        comp: &mut super::Component,
+                        block: usize,
+                        pred: &mut [i32]|
+     -> Option<()> {
+        if ah == 0 {
+            let table = tables.dc.get(members[k].1)?.as_ref()?;
+            bits.refill();
+            let size = table.decode(bits)?;
+            if size > 11 {
+                return None;
+            }
+            pred[k] += bits.receive_extend(size);
+            comp.dc[block] = pred[k] << al;
+        } else if bits.bit() == 1 {
+            comp.dc[block] |= 1 << al;
+        }
+        Some(())
+    };
+    if ns == 1 {
+        let c = members[0].0;
+        let (used_w, used_h, bw) = (comps[c].used_w, comps[c].used_h, comps[c].bw);
+        for by in 0..used_h {
+            for bx in 0..used_w {
+                if !unit(&mut bits, &mut mcus_left, &mut pred) {
+                    return None;
+                }
+                decode_block(&mut bits, 0, &mut comps[c], by * bw + bx, &mut pred)?;
+            }
+        }
+    } else {
+        for my in 0..frame.mcuy {
+            for mx in 0..frame.mcux {
+                if !unit(&mut bits, &mut mcus_left, &mut pred) {
+                    return None;
+                }
+                for (k, &(c, _)) in members.iter().enumerate() {
+                    let (h, v, bw) = (comps[c].h, comps[c].v, comps[c].bw);
+                    for y in 0..v {
+                        for x in 0..h {
+                            let block = (my * v + y) * bw + mx * h + x;
+                            decode_block(&mut bits, k, &mut comps[c], block, &mut pred)?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for &(c, _) in &members {
+        let comp = &mut comps[c];
+        comp.dc_low_bit = match (ah, comp.dc_low_bit) {
+            (0, _) => Some(al),
+            (_, Some(low)) if low == ah => Some(al),
+            // A refinement for bits we never had: the file is not what we understand.
+            _ => return None,
+        };
+    }
+    Some(skip_entropy_data(data, bits.pos))
+}
+
+/// Position of the next marker that is not a restart marker or a stuffed byte.
+fn skip_entropy_data(data: &[u8], mut pos: usize) -> usize {
+    while pos + 1 < data.len() {
+        match data[pos..].iter().position(|&b| b == 0xFF) {
+            None => return data.len(),
+            Some(i) => pos += i,
+        }
+        match data.get(pos + 1) {
+            Some(0) | Some(0xD0..=0xD7) | Some(0xFF) => pos += 1,
+            _ => return pos,
+        }
+    }
+    data.len()
+}
+
+/// The image at 1/8 scale from the DC coefficients gathered by [`scan`]: block averages to
+/// 8-bit samples, upsampled to the luma grid, converted to RGB. `None` when a component was
+/// never scanned. (A file that ended before every DC bit arrived still has usable coarse DC.)
+pub(super) fn finish(frame: &Frame, tables: &Tables) -> Option<Pixels> {
+    if frame.comps.iter().any(|c| c.dc_low_bit.is_none()) {
+        return None;
+    }
+    let (w, h) = (frame.width.div_ceil(8), frame.height.div_ceil(8));
+    let (hmax, vmax) = (frame.hmax, frame.vmax);
+    let model = tables.color_model(frame);
+    // One row of samples per component, at the luma grid.
+    let mut rows = vec![vec![0u8; w]; frame.comps.len()];
+    let mut out = vec![0u8; w * h * 3];
+    for (y, out_row) in out.chunks_exact_mut(w * 3).enumerate() {
+        for (c, row) in frame.comps.iter().zip(&mut rows) {
+            let by = (y * c.v / vmax).min(c.bh - 1);
+            let q = f32::from(tables.quant[c.quant][0]);
+            for (x, s) in row.iter_mut().enumerate() {
+                let bx = (x * c.h / hmax).min(c.bw - 1);
+                // The IDCT's DC term: coefficient × quantiser / 8, then the level shift.
+                let v = c.dc[by * c.bw + bx] as f32 * q / 8.0 + 128.0;
+                *s = (v + 0.5).clamp(0.0, 255.0) as u8;
+            }
+        }
+        match model {
+            ColorModel::Grey => {
+                for (o, &l) in out_row.chunks_exact_mut(3).zip(&rows[0]) {
+                    o.fill(l);
+                }
+            }
+            ColorModel::YCbCr => super::ycc_to_rgb(&rows[0], &rows[1], &rows[2], out_row),
+            ColorModel::Rgb => {
+                for (x, o) in out_row.chunks_exact_mut(3).enumerate() {
+                    o.copy_from_slice(&[rows[0][x], rows[1][x], rows[2][x]]);
+                }
+            }
+        }
+    }
+    Some(Pixels::new(w as u32, h as u32, 3, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::decode;
+
+    fn gradient(w: u32, h: u32) -> Vec<u8> {
+        (0..h)
+            .flat_map(|y| {
+                (0..w).flat_map(move |x| {
+                    [
+                        (x * 255 / w) as u8,
+                        (y * 255 / h) as u8,
+                        ((x + y) % 256) as u8,
+                    ]
+                })
+            })
+            .collect()
+    }
+
+    fn reference(data: &[u8]) -> (u16, u16, Vec<u8>) {
+        let mut d = jpeg_decoder::Decoder::new(data);
+        let info = {
+            d.read_info().unwrap();
+            d.info().unwrap()
+        };
+        d.scale(info.width.div_ceil(8), info.height.div_ceil(8))
+            .unwrap();
+        let px = d.decode().unwrap();
+        let info = d.info().unwrap();
+        (info.width, info.height, px)
+    }
+
+    /// Asserts that the DC decode of `jpeg` is close to jpeg-decoder's 1/8-scale decode.
+    fn assert_matches_reference(jpeg: &[u8], label: &str) {
+        let ours = decode(jpeg, 1).unwrap_or_else(|| panic!("{label}: not decoded"));
+        let (rw, rh, theirs) = reference(jpeg);
+        let theirs: Vec<u8> = if theirs.len() == usize::from(rw) * usize::from(rh) {
+            theirs.iter().flat_map(|&l| [l, l, l]).collect()
+        } else {
+            theirs
+        };
+        assert_eq!((ours.w, ours.h), (u32::from(rw), u32::from(rh)), "{label}");
+        let diff: u64 = ours
+            .data
+            .iter()
+            .zip(&theirs)
+            .map(|(a, b)| u64::from(a.abs_diff(*b)))
+            .sum();
+        let mean = diff as f64 / theirs.len() as f64;
+        // Chroma is upsampled differently (nearest here); anything wrong is far above this.
+        assert!(
+            mean < 3.0,
+            "{label}: mean difference {mean:.2} from jpeg-decoder's 1/8 decode"
+        );
+    }
+
+    #[test]
+    fn matches_the_full_decoder_at_one_eighth() {
+        for (w, h) in [(640u32, 480u32), (333, 517), (64, 8)] {
+            let mut jpeg = Vec::new();
+            let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, 90);
+            enc.set_progressive(true);
+            enc.encode(
+                &gradient(w, h),
+                w as u16,
+                h as u16,
+                jpeg_encoder::ColorType::Rgb,
+            )
+            .unwrap();
+            assert_matches_reference(&jpeg, &format!("{w}x{h}"));
+        }
+    }
+
+    #[test]
+    fn matches_the_full_decoder_on_libjpeg_progressive_files() {
+        // Made by libjpeg (through Pillow): successive approximation with the DC refinement
+        // after AC scans, 4:2:0, 4:2:2 with restart intervals, 4:4:4, greyscale, odd sizes.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.to_string_lossy().contains("progressive") {
+                continue;
+            }
+            let jpeg = std::fs::read(&path).unwrap();
+            assert_matches_reference(&jpeg, &path.display().to_string());
+            seen += 1;
+        }
+        assert_eq!(seen, 5);
+    }
+
+    #[test]
+    fn matches_the_full_decoder_on_installed_photographs() {
+        // The wallpaper photographs (tests/photos.rs requires them in CI); progressive ones only.
+        let Ok(dir) = std::fs::read_dir("/usr/share/backgrounds") else {
+            return;
+        };
+        for path in dir.flatten().map(|e| e.path()) {
+            let Ok(jpeg) = std::fs::read(&path) else {
+                continue;
+            };
+            if !jpeg.starts_with(&[0xFF, 0xD8]) || !jpeg.windows(2).any(|w| w == [0xFF, 0xC2]) {
+                continue;
+            }
+            assert_matches_reference(&jpeg, &path.display().to_string());
+        }
+    }
+
+    #[test]
+    fn stops_reading_once_the_dc_is_complete() {
+        // Cut the file right after its DC refinement scan: still decodes, identically.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/progressive-420.jpg"
+        );
+        let jpeg = std::fs::read(path).unwrap();
+        let full = decode(&jpeg, 1).unwrap();
+        let sos: Vec<usize> = (0..jpeg.len() - 1)
+            .filter(|&i| jpeg[i] == 0xFF && jpeg[i + 1] == 0xDA)
+            .collect();
+        // libjpeg's script: the DC refinement is the 7th of 10 scans.
+        let cut = &jpeg[..sos[7]];
+        let partial = decode(cut, 1).expect("decodes without the later AC scans");
+        assert_eq!(partial.data, full.data);
+        // Without the refinement, the coarse DC still gives a close picture.
+        let coarse = decode(&jpeg[..sos[1]], 1).expect("first DC scan only");
+        let diff: u64 = coarse
+            .data
+            .iter()
+            .zip(&full.data)
+            .map(|(a, b)| u64::from(a.abs_diff(*b)))
+            .sum();
+        assert!((diff as f64 / full.data.len() as f64) < 4.0);
+    }
+
+    #[test]
+    fn garbage_is_left_to_the_general_decoder() {
+        assert!(decode(b"\xFF\xD8\xFF\xC2", 1).is_none());
+        assert!(decode(b"not a jpeg", 1).is_none());
+    }
+}

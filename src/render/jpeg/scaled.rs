@@ -1,0 +1,562 @@
+//! Baseline JPEG decoded at 8/8, 4/8, 2/8 or 1/8 scale (see the parent module).
+//!
+//! The inverse DCT at reduced size: a block's 8×8 coefficients describe a continuous
+//! function over the block, and sampling it at the centres of an N×N grid instead of 8×8 is
+//! the same sum with the cosines evaluated at those centres, using only the coefficients below
+//! N in each direction (the higher ones are above the new grid's Nyquist frequency). A chroma
+//! block that covers 2×2 luma blocks (4:2:0) is sampled on a grid twice as fine, which lands
+//! its samples on the luma grid: upsampling comes for free and is exact within the block.
+//! The sums run in `f32` with the level shift and rounding folded in, and skip the rows and
+//! columns of coefficients that are zero, which in photographs is most of them.
+
+use super::{Bits, ColorModel, Frame, Huffman, Pixels, Tables};
+
+/// The natural (row-major) index of each zigzag position.
+const ZIGZAG: [u8; 64] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
+
+/// Marks a zigzag position whose coefficient is not needed at the chosen scale.
+const SKIP: u8 = 0xFF;
+
+/// The most samples a block is evaluated at along one axis: 8 × the largest subsampling (4).
+const MAX_POINTS: usize = 32;
+
+/// `basis[u * MAX_POINTS + i] = C(u)/2 · cos((2i+1)uπ / 2n)` for `n` points: the 1-D inverse
+/// DCT of coefficient `u` sampled at the centre of output cell `i` of `n`. With the same factor
+/// for the other axis the product carries the 2-D transform's 1/4.
+fn basis(n: usize) -> Vec<f32> {
+    let mut b = vec![0.0f32; 8 * MAX_POINTS];
+    for u in 0..8 {
+        let c = if u == 0 {
+            std::f64::consts::FRAC_1_SQRT_2
+        } else {
+            1.0
+        };
+        for i in 0..n {
+            let angle = ((2 * i + 1) * u) as f64 * std::f64::consts::PI / (2 * n) as f64;
+            b[u * MAX_POINTS + i] = (c / 2.0 * angle.cos()) as f32;
+        }
+    }
+    b
+}
+
+/// One component's decoding state.
+struct Channel<'t> {
+    dc: &'t Huffman,
+    ac: &'t Huffman,
+    /// Blocks per MCU across and down.
+    h: usize,
+    v: usize,
+    /// Output samples per block across and down.
+    nx: usize,
+    ny: usize,
+    /// For each zigzag position: the natural index of the coefficient to keep, or `SKIP`.
+    keep: [u8; 64],
+    /// Quantisers in zigzag order.
+    quant: [f32; 64],
+    bx: Vec<f32>,
+    by: Vec<f32>,
+    pred: i32,
+    /// Samples of the current MCU row, `stride` wide.
+    strip: Vec<u8>,
+}
+
+/// Decodes the (single, all-component) scan whose header is `header` and whose entropy-coded
+/// data starts at `pos`, at `eighths`/8 scale.
+pub(super) fn decode(
+    data: &[u8],
+    pos: usize,
+    header: &[u8],
+    frame: &Frame,
+    tables: &Tables,
+    eighths: usize,
+) -> Option<Pixels> {
+    let ns = usize::from(*header.first()?);
+    let rest = header.get(1 + ns * 2..4 + ns * 2)?;
+    // One scan with every component, in frame order, all 64 coefficients, no approximation.
+    if ns != frame.comps.len() || rest != [0, 63, 0] {
+        return None;
+    }
+    let (hmax, vmax) = (frame.hmax, frame.vmax);
+    let stride = frame.mcux * hmax * eighths;
+    let strip_rows = vmax * eighths;
+    let mut channels = Vec::with_capacity(ns);
+    for (i, comp) in frame.comps.iter().enumerate() {
+        let (id, selectors) = (*header.get(1 + i * 2)?, *header.get(2 + i * 2)?);
+        if id != comp.id || hmax % comp.h != 0 || vmax % comp.v != 0 {
+            return None;
+        }
+        let dc = tables.dc.get(usize::from(selectors >> 4))?.as_ref()?;
+        let ac = tables.ac.get(usize::from(selectors & 15))?.as_ref()?;
+        let (nx, ny) = (eighths * hmax / comp.h, eighths * vmax / comp.v);
+        let mut keep = [SKIP; 64];
+        for (k, &z) in ZIGZAG.iter().enumerate() {
+            let (row, col) = (usize::from(z) / 8, usize::from(z) % 8);
+            if col < nx && row < ny {
+                keep[k] = z;
+            }
+        }
+        let q = &tables.quant[comp.quant];
+        if q.contains(&0) {
+            return None;
+        }
+        channels.push(Channel {
+            dc,
+            ac,
+            h: comp.h,
+            v: comp.v,
+            nx,
+            ny,
+            keep,
+            quant: q.map(f32::from),
+            bx: basis(nx),
+            by: basis(ny),
+            pred: 0,
+            strip: vec![0; stride * strip_rows],
+        });
+    }
+    let model = tables.color_model(frame);
+    let (out_w, out_h) = (
+        (frame.width * eighths).div_ceil(8),
+        (frame.height * eighths).div_ceil(8),
+    );
+    let mut out = vec![0u8; out_w * out_h * 3];
+    let mut bits = Bits::new(data, pos);
+    let mut coef = [0.0f32; 64];
+    let restart_interval = tables.restart_interval;
+    let mut mcus_left = restart_interval;
+    for my in 0..frame.mcuy {
+        for mx in 0..frame.mcux {
+            if restart_interval > 0 {
+                if mcus_left == 0 {
+                    if !bits.restart() {
+                        return None;
+                    }
+                    channels.iter_mut().for_each(|c| c.pred = 0);
+                    mcus_left = restart_interval;
+                }
+                mcus_left -= 1;
+            }
+            for ch in &mut channels {
+                for y in 0..ch.v {
+                    for x in 0..ch.h {
+                        let at = y * ch.ny * stride + (mx * ch.h + x) * ch.nx;
+                        ch.block(&mut bits, &mut coef, at, stride)?;
+                    }
+                }
+            }
+        }
+        // Colour-convert the finished strip into the output.
+        let first = my * strip_rows;
+        let rows = strip_rows.min(out_h.saturating_sub(first));
+        for r in 0..rows {
+            let line = |c: usize| &channels[c].strip[r * stride..r * stride + out_w];
+            let dst = &mut out[(first + r) * out_w * 3..(first + r + 1) * out_w * 3];
+            match model {
+                ColorModel::Grey => {
+                    for (o, &l) in dst.chunks_exact_mut(3).zip(line(0)) {
+                        o.fill(l);
+                    }
+                }
+                ColorModel::YCbCr => super::ycc_to_rgb(line(0), line(1), line(2), dst),
+                ColorModel::Rgb => {
+                    for (((o, &r), &g), &b) in dst
+                        .chunks_exact_mut(3)
+                        .zip(line(0))
+                        .zip(line(1))
+                        .zip(line(2))
+                    {
+                        o.copy_from_slice(&[r, g, b]);
+                    }
+                }
+            }
+        }
+    }
+    if bits.overran() {
+        // The data ended (or a marker came) before the last MCU: cut short or corrupt.
+        return None;
+    }
+    Some(Pixels::new(out_w as u32, out_h as u32, 3, out))
+}
+
+impl Channel<'_> {
+    /// Entropy-decodes one block, and writes its `nx`×`ny` samples into the strip at `at`.
+    /// `coef` is all zeros on entry and on return.
+    #[inline]
+    fn block(
+        &mut self,
+        bits: &mut Bits,
+        coef: &mut [f32; 64],
+        at: usize,
+        stride: usize,
+    ) -> Option<()> {
+        bits.refill();
+        let size = self.dc.decode(bits)?;
+        if size > 11 {
+            return None;
+        }
+        self.pred += bits.receive_extend(size);
+        coef[0] = self.pred as f32 * self.quant[0];
+        // Rows and columns of coefficients that hold a non-zero value.
+        let (mut rows, mut cols) = (1, 1);
+        let mut k = 1;
+        while k < 64 {
+            if bits.count < 32 {
+                bits.refill();
+            }
+            let rs = self.ac.decode(bits)?;
+            let (run, size) = (usize::from(rs >> 4), rs & 15);
+            if size == 0 {
+                if run != 15 {
+                    break; // end of block
+                }
+                k += 16;
+                continue;
+            }
+            k += run;
+            let z = *self.keep.get(k)?;
+            if z == SKIP {
+                bits.consume(u32::from(size));
+            } else {
+                let value = bits.receive_extend(size);
+                coef[usize::from(z)] = value as f32 * self.quant[k];
+                rows = rows.max(usize::from(z) / 8 + 1);
+                cols = cols.max(usize::from(z) % 8 + 1);
+            }
+            k += 1;
+        }
+        let out = self.strip.get_mut(at..)?;
+        idct(
+            coef, rows, cols, &self.bx, self.nx, &self.by, self.ny, out, stride,
+        );
+        for row in coef.chunks_exact_mut(8).take(rows) {
+            row[..cols].fill(0.0);
+        }
+        Some(())
+    }
+}
+
+/// Writes the `nx`×`ny` samples of a block whose non-zero coefficients lie in its first `rows`
+/// rows and `cols` columns (natural order, dequantised) to `out`, `stride` apart.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn idct(
+    coef: &[f32; 64],
+    rows: usize,
+    cols: usize,
+    bx: &[f32],
+    nx: usize,
+    by: &[f32],
+    ny: usize,
+    out: &mut [u8],
+    stride: usize,
+) {
+    if rows == 1 && cols == 1 {
+        // A flat block: every basis value of coefficient 0 is the same.
+        let v = (coef[0] * bx[0] * by[0] + SHIFT) as u8;
+        for line in out.chunks_mut(stride).take(ny) {
+            line[..nx].fill(v);
+        }
+        return;
+    }
+    // Fixed sizes let the compiler unroll and vectorise the sums: square grids, and the
+    // 2:1 grids of 4:2:2 and 4:4:0 chroma.
+    let f = match (nx, ny) {
+        (1, 1) => idct_fixed::<1, 1>,
+        (2, 2) => idct_fixed::<2, 2>,
+        (4, 4) => idct_fixed::<4, 4>,
+        (8, 8) => idct_fixed::<8, 8>,
+        (16, 16) => idct_fixed::<16, 16>,
+        (2, 1) => idct_fixed::<2, 1>,
+        (4, 2) => idct_fixed::<4, 2>,
+        (8, 4) => idct_fixed::<8, 4>,
+        (16, 8) => idct_fixed::<16, 8>,
+        (1, 2) => idct_fixed::<1, 2>,
+        (2, 4) => idct_fixed::<2, 4>,
+        (4, 8) => idct_fixed::<4, 8>,
+        (8, 16) => idct_fixed::<8, 16>,
+        _ => return idct_any(coef, rows, cols, bx, nx, by, ny, out, stride),
+    };
+    f(coef, rows, cols, bx, by, out, stride)
+}
+
+/// 128 is the level shift; 0.5 makes the saturating `as u8` below round to nearest.
+const SHIFT: f32 = 128.5;
+
+/// [`idct`] for an `NX`×`NY` grid.
+#[inline(always)]
+fn idct_fixed<const NX: usize, const NY: usize>(
+    coef: &[f32; 64],
+    rows: usize,
+    cols: usize,
+    bx: &[f32],
+    by: &[f32],
+    out: &mut [u8],
+    stride: usize,
+) {
+    // Horizontal pass: tmp[v][i] = Σ_u coef[v][u] · bx[u][i].
+    let mut tmp = [[0.0f32; NX]; 8];
+    for (t, row) in tmp.iter_mut().zip(coef.chunks_exact(8)).take(rows) {
+        for (u, &c) in row.iter().enumerate().take(cols) {
+            if c != 0.0 {
+                let b: &[f32; NX] = bx[u * MAX_POINTS..][..NX].try_into().expect("NX wide");
+                for i in 0..NX {
+                    t[i] += c * b[i];
+                }
+            }
+        }
+    }
+    // Vertical pass: out[j][i] = Σ_v by[v][j] · tmp[v][i] + 128.
+    for j in 0..NY {
+        let mut acc = [SHIFT; NX];
+        for (v, t) in tmp.iter().enumerate().take(rows) {
+            let b = by[v * MAX_POINTS + j];
+            for i in 0..NX {
+                acc[i] += b * t[i];
+            }
+        }
+        let line: &mut [u8; NX] = (&mut out[j * stride..][..NX]).try_into().expect("NX wide");
+        for i in 0..NX {
+            // `as` saturates: below 0 gives 0, above 255 gives 255.
+            line[i] = acc[i] as u8;
+        }
+    }
+}
+
+/// [`idct`] for any grid up to `MAX_POINTS` a side (4:1:1 and other rare sampling).
+#[allow(clippy::too_many_arguments)]
+fn idct_any(
+    coef: &[f32; 64],
+    rows: usize,
+    cols: usize,
+    bx: &[f32],
+    nx: usize,
+    by: &[f32],
+    ny: usize,
+    out: &mut [u8],
+    stride: usize,
+) {
+    let mut tmp = [[0.0f32; MAX_POINTS]; 8];
+    for (t, row) in tmp.iter_mut().zip(coef.chunks_exact(8)).take(rows) {
+        for (u, &c) in row.iter().enumerate().take(cols) {
+            let b = &bx[u * MAX_POINTS..u * MAX_POINTS + nx];
+            for (t, &b) in t.iter_mut().zip(b) {
+                *t += c * b;
+            }
+        }
+    }
+    for (j, line) in out.chunks_mut(stride).take(ny).enumerate() {
+        let mut acc = [SHIFT; MAX_POINTS];
+        for (v, t) in tmp.iter().enumerate().take(rows) {
+            let b = by[v * MAX_POINTS + j];
+            for (a, &t) in acc.iter_mut().zip(&t[..nx]) {
+                *a += b * t;
+            }
+        }
+        for (o, &a) in line[..nx].iter_mut().zip(acc.iter()) {
+            *o = a as u8;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::decode;
+
+    /// A test card with a sharp edge and fine detail in luma and smooth chroma (chroma
+    /// upsampling differs between decoders by design; on smooth chroma they agree).
+    fn card(w: u32, h: u32) -> Vec<u8> {
+        (0..h)
+            .flat_map(|y| {
+                (0..w).flat_map(move |x| {
+                    let edge = if x * 3 > w { 60.0 } else { 0.0 };
+                    let fine = if (x / 2 + y / 3) % 2 == 0 { 25.0 } else { 0.0 };
+                    let luma = 60.0 + f64::from(x * 80 / w) + edge + fine;
+                    let cb = f64::from(x) / f64::from(w) * 60.0 - 30.0;
+                    let cr = f64::from(y) / f64::from(h) * 60.0 - 30.0;
+                    [
+                        luma + 1.402 * cr,
+                        luma - 0.344_136 * cb - 0.714_136 * cr,
+                        luma + 1.772 * cb,
+                    ]
+                    .map(|v| v.round().clamp(0.0, 255.0) as u8)
+                })
+            })
+            .collect()
+    }
+
+    fn encode(w: u32, h: u32, sampling: jpeg_encoder::SamplingFactor, restarts: u16) -> Vec<u8> {
+        let mut jpeg = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, 90);
+        enc.set_sampling_factor(sampling);
+        if restarts > 0 {
+            enc.set_restart_interval(restarts);
+        }
+        enc.encode(
+            &card(w, h),
+            w as u16,
+            h as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .unwrap();
+        jpeg
+    }
+
+    /// jpeg-decoder's decode at the same scale, as RGB.
+    fn reference(jpeg: &[u8], eighths: usize) -> (usize, usize, Vec<u8>) {
+        let mut d = jpeg_decoder::Decoder::new(jpeg);
+        d.read_info().unwrap();
+        let info = d.info().unwrap();
+        let want = |side: u16| (usize::from(side) * eighths).div_ceil(8) as u16;
+        d.scale(want(info.width), want(info.height)).unwrap();
+        let px = d.decode().unwrap();
+        let info = d.info().unwrap();
+        let (w, h) = (usize::from(info.width), usize::from(info.height));
+        let px = if px.len() == w * h {
+            px.iter().flat_map(|&l| [l, l, l]).collect()
+        } else {
+            px
+        };
+        (w, h, px)
+    }
+
+    fn mean_diff(a: impl Iterator<Item = f64>, b: impl Iterator<Item = f64>) -> f64 {
+        let (sum, n) = a
+            .zip(b)
+            .fold((0.0, 0), |(s, n), (a, b)| (s + (a - b).abs(), n + 1));
+        sum / f64::from(n.max(1))
+    }
+
+    fn luma(rgb: &[u8]) -> impl Iterator<Item = f64> + '_ {
+        rgb.chunks_exact(3)
+            .map(|p| 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]))
+    }
+
+    /// Checks our decode at every scale against jpeg-decoder: luma against its decode at the
+    /// same scale (the same transform, so equal up to rounding), and colour against its full
+    /// decode averaged over each output pixel's footprint (jpeg-decoder repeats chroma samples
+    /// when it scales, so its scaled colour is not a reference; ours is exact within a block).
+    fn assert_matches_reference(jpeg: &[u8], label: &str, limit: f64) {
+        let (fw, fh, full) = reference(jpeg, 8);
+        for eighths in [8, 4, 2, 1] {
+            let ours = decode(jpeg, eighths).unwrap_or_else(|| panic!("{label}: not decoded"));
+            let (w, h, theirs) = reference(jpeg, eighths);
+            assert_eq!(
+                (ours.w as usize, ours.h as usize),
+                (w, h),
+                "{label} {eighths}/8"
+            );
+            let luma_diff = mean_diff(luma(&ours.data), luma(&theirs));
+            assert!(
+                luma_diff < 1.0,
+                "{label} at {eighths}/8: mean luma difference {luma_diff:.2} from jpeg-decoder"
+            );
+            let step = 8 / eighths;
+            let boxed = (0..h).flat_map(|y| {
+                let full = &full;
+                (0..w).flat_map(move |x| {
+                    let (ys, xs) = (
+                        y * step..((y + 1) * step).min(fh),
+                        x * step..((x + 1) * step).min(fw),
+                    );
+                    let n = (ys.len() * xs.len()) as f64;
+                    (0..3).map(move |c| {
+                        let sum: f64 = ys
+                            .clone()
+                            .flat_map(|yy| {
+                                xs.clone()
+                                    .map(move |xx| f64::from(full[(yy * fw + xx) * 3 + c]))
+                            })
+                            .sum();
+                        sum / n
+                    })
+                })
+            });
+            let rgb_diff = mean_diff(ours.data.iter().map(|&v| f64::from(v)), boxed);
+            assert!(
+                rgb_diff < limit,
+                "{label} at {eighths}/8: mean difference {rgb_diff:.2} from jpeg-decoder's full decode, averaged"
+            );
+        }
+    }
+
+    #[test]
+    fn matches_the_general_decoder_at_every_scale_and_sampling() {
+        use jpeg_encoder::SamplingFactor as S;
+        for (w, h) in [(640u32, 480u32), (333, 517), (17, 9), (1, 1)] {
+            for sampling in [S::R_4_4_4, S::R_4_2_2, S::R_4_2_0, S::R_4_4_0] {
+                let jpeg = encode(w, h, sampling, 0);
+                // Anything wrong (a shifted block, a swapped channel) is far above this; in
+                // tiny images the decoders' different chroma upsampling weighs more.
+                let limit = if w < 64 { 4.0 } else { 2.0 };
+                assert_matches_reference(&jpeg, &format!("{w}x{h} {sampling:?}"), limit);
+            }
+        }
+    }
+
+    #[test]
+    fn one_scan_per_component_is_left_to_the_general_decoder() {
+        // jpeg-encoder writes 4:1:1 as three scans; libjpeg never does for baseline.
+        let jpeg = encode(64, 48, jpeg_encoder::SamplingFactor::R_4_1_1, 0);
+        assert_eq!(jpeg.windows(2).filter(|w| w == &[0xFF, 0xDA]).count(), 3);
+        assert!(decode(&jpeg, 8).is_none());
+    }
+
+    #[test]
+    fn restart_intervals_and_greyscale() {
+        use jpeg_encoder::SamplingFactor as S;
+        let jpeg = encode(300, 200, S::R_4_2_0, 3);
+        assert_matches_reference(&jpeg, "restarts", 1.5);
+        let mut grey = Vec::new();
+        let luma: Vec<u8> = card(123, 77).chunks_exact(3).map(|p| p[1]).collect();
+        jpeg_encoder::Encoder::new(&mut grey, 85)
+            .encode(&luma, 123, 77, jpeg_encoder::ColorType::Luma)
+            .unwrap();
+        assert_matches_reference(&grey, "greyscale", 2.0);
+    }
+
+    #[test]
+    fn matches_the_general_decoder_on_installed_photographs() {
+        // The wallpaper photographs (tests/photos.rs requires them in CI); baseline ones only.
+        let Ok(dir) = std::fs::read_dir("/usr/share/backgrounds") else {
+            return;
+        };
+        let mut seen = 0;
+        for path in dir.flatten().map(|e| e.path()) {
+            let Ok(jpeg) = std::fs::read(&path) else {
+                continue;
+            };
+            if !jpeg.starts_with(&[0xFF, 0xD8]) || jpeg.windows(2).any(|w| w == [0xFF, 0xC2]) {
+                continue;
+            }
+            assert_matches_reference(&jpeg, &path.display().to_string(), 1.5);
+            seen += 1;
+        }
+        eprintln!("{seen} baseline photographs compared");
+    }
+
+    #[test]
+    fn damaged_files_are_left_to_the_general_decoder() {
+        use jpeg_encoder::SamplingFactor as S;
+        let jpeg = encode(256, 256, S::R_4_2_0, 0);
+        // Cut in the middle of the entropy-coded data.
+        assert!(decode(&jpeg[..jpeg.len() / 2], 4).is_none());
+        // A marker in the middle of the data.
+        let mut marked = jpeg.clone();
+        let mid = marked.len() * 2 / 3;
+        marked[mid] = 0xFF;
+        marked[mid + 1] = 0xD9;
+        assert!(decode(&marked, 4).is_none());
+        // Any single-byte change never panics; whatever decodes has the promised size.
+        for i in (0..jpeg.len()).step_by(7) {
+            let mut bad = jpeg.clone();
+            bad[i] ^= 0x5A;
+            if let Some(p) = decode(&bad, 2) {
+                assert_eq!((p.w, p.h, p.data.len()), (64, 64, 64 * 64 * 3));
+            }
+        }
+    }
+}
