@@ -117,7 +117,7 @@ pub(super) fn scan(
 }
 
 /// Position of the next marker that is not a restart marker or a stuffed byte.
-fn skip_entropy_data(data: &[u8], mut pos: usize) -> usize {
+pub(super) fn skip_entropy_data(data: &[u8], mut pos: usize) -> usize {
     while pos + 1 < data.len() {
         match data[pos..].iter().position(|&b| b == 0xFF) {
             None => return data.len(),

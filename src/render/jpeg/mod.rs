@@ -11,14 +11,17 @@
 //!   coefficients outside the kept corner are skipped without dequantising or storing them,
 //!   subsampled chroma is evaluated directly at the luma grid (no separate upsampling pass),
 //!   and pixels are produced one MCU row at a time, so memory is the output plus a strip.
+//! - [`progressive`]: progressive frames at 2/8 scale and up: every scan into a store of
+//!   quantised coefficients, then the same scaled transform and strips as a baseline file.
 //! - [`dc`]: progressive frames at 1/8 scale, from the DC scans alone (the AC scans are
 //!   skipped with a byte search).
 //!
-//! Anything else (progressive at more than 1/8, arithmetic coding, 12-bit, CMYK, multi-scan
-//! baseline, or a file that looks damaged) answers `None`, and the caller hands the file to
+//! Anything else (arithmetic coding, 12-bit, CMYK, multi-scan baseline, or a file that looks
+//! damaged or cut short) answers `None`, and the caller hands the file to
 //! the general decoder, which also produces the real error message for a broken file.
 
 mod dc;
+mod progressive;
 mod scaled;
 
 use super::Pixels;
@@ -33,6 +36,8 @@ pub(crate) fn decode(data: &[u8], eighths: usize) -> Option<Pixels> {
     let mut pos = 2;
     let mut tables = Tables::default();
     let mut frame: Option<Frame> = None;
+    // Whether the end of the image (or, at 1/8, the end of the DC scans) was reached.
+    let mut complete = false;
     // Find each marker (fill bytes 0xFF may repeat); a file cut short just ends the loop.
     while let Some(next) = data
         .get(pos..)
@@ -46,17 +51,20 @@ pub(crate) fn decode(data: &[u8], eighths: usize) -> Option<Pixels> {
         pos += 1;
         match marker {
             0xD8 | 0x01 | 0xD0..=0xD7 => continue,
-            0xD9 => break,
+            0xD9 => {
+                complete = true;
+                break;
+            }
             _ => {}
         }
         let len = usize::from(u16::from_be_bytes([*data.get(pos)?, *data.get(pos + 1)?]));
         let seg = data.get(pos + 2..pos + len)?;
         pos += len;
         match marker {
-            0xC0 | 0xC1 if frame.is_none() => frame = Some(Frame::parse(seg, false)?),
-            0xC2 if frame.is_none() && eighths == 1 => frame = Some(Frame::parse(seg, true)?),
-            // Progressive at a larger scale, lossless, arithmetic coding, hierarchical, or a
-            // second frame header: the general decoder's job.
+            0xC0 | 0xC1 if frame.is_none() => frame = Some(Frame::parse(seg, false, eighths)?),
+            0xC2 if frame.is_none() => frame = Some(Frame::parse(seg, true, eighths)?),
+            // Lossless, arithmetic coding, hierarchical, or a second frame header: the
+            // general decoder's job.
             0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
             0xDB => tables.parse_quant(seg)?,
             0xC4 => tables.parse_huffman(seg)?,
@@ -70,8 +78,13 @@ pub(crate) fn decode(data: &[u8], eighths: usize) -> Option<Pixels> {
                 if !f.progressive {
                     return scaled::decode(data, pos, seg, f, &tables, eighths);
                 }
+                if eighths > 1 {
+                    pos = progressive::scan(data, pos, seg, f, &tables)?;
+                    continue;
+                }
                 pos = dc::scan(data, pos, seg, f, &tables)?;
                 if f.comps.iter().all(|c| c.dc_low_bit == Some(0)) {
+                    complete = true;
                     break;
                 }
             }
@@ -82,7 +95,38 @@ pub(crate) fn decode(data: &[u8], eighths: usize) -> Option<Pixels> {
     if !f.progressive {
         return None;
     }
-    dc::finish(&f, &tables)
+    if eighths == 1 {
+        return dc::finish(&f, &tables);
+    }
+    // A file cut short would come out with its later scans missing: leave it to the general
+    // decoder.
+    if !complete {
+        return None;
+    }
+    progressive::finish(&f, &tables, eighths)
+}
+
+/// Whether the frame header of `data` says progressive (SOF2). Reads headers only.
+pub(crate) fn is_progressive(data: &[u8]) -> bool {
+    let mut pos = 2;
+    while let (Some(&0xFF), Some(&marker)) = (data.get(pos), data.get(pos + 1)) {
+        if marker == 0xFF {
+            pos += 1;
+            continue;
+        }
+        match marker {
+            0xC2 => return true,
+            0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | 0xDA | 0xD9 => {
+                return false
+            }
+            _ => {}
+        }
+        let Some(len) = data.get(pos + 2..pos + 4) else {
+            return false;
+        };
+        pos += 2 + usize::from(u16::from_be_bytes([len[0], len[1]]));
+    }
+    false
 }
 
 /// How the three components of a frame are to be read.
@@ -192,6 +236,9 @@ impl Huffman {
         let (mut code, mut index) = (0i32, 0i32);
         for len in 1..=16u32 {
             let n = i32::from(counts[len as usize - 1]);
+            if code + n > 1 << len {
+                return None;
+            }
             if n > 0 {
                 h.offset[len as usize] = index - code;
                 if len <= FAST_BITS {
@@ -205,9 +252,6 @@ impl Huffman {
                 code += n;
                 index += n;
                 h.max_code[len as usize] = code - 1;
-            }
-            if code > 1 << len {
-                return None;
             }
             code <<= 1;
         }
@@ -327,8 +371,14 @@ impl<'a> Bits<'a> {
         v
     }
 
+    #[inline(always)]
     fn bit(&mut self) -> u32 {
-        self.bits(1)
+        if self.count == 0 {
+            self.refill();
+        }
+        let v = (self.acc >> 63) as u32;
+        self.consume(1);
+        v
     }
 
     /// Reads a `size`-bit magnitude and extends it to a signed value (JPEG's RECEIVE and
@@ -381,8 +431,10 @@ struct Component {
     /// Blocks that hold image data (a non-interleaved scan covers only these).
     used_w: usize,
     used_h: usize,
-    /// Progressive only: the DC coefficient of each block.
+    /// Progressive at 1/8 only: the DC coefficient of each block.
     dc: Vec<i32>,
+    /// Progressive above 1/8 only: each block's 64 quantised coefficients, in zigzag order.
+    coefs: Vec<i16>,
     /// Progressive only: bit position of the least significant DC bit decoded so far
     /// (None: no DC yet).
     dc_low_bit: Option<u8>,
@@ -401,7 +453,9 @@ struct Frame {
 }
 
 impl Frame {
-    fn parse(seg: &[u8], progressive: bool) -> Option<Frame> {
+    /// Parses a frame header; a progressive frame gets storage for what its scans carry at
+    /// `eighths`/8 scale (DC only at 1/8, every coefficient above).
+    fn parse(seg: &[u8], progressive: bool, eighths: usize) -> Option<Frame> {
         if *seg.first()? != 8 {
             return None;
         }
@@ -435,6 +489,7 @@ impl Frame {
                 used_w: 0,
                 used_h: 0,
                 dc: Vec::new(),
+                coefs: Vec::new(),
                 dc_low_bit: None,
             });
         }
@@ -446,8 +501,10 @@ impl Frame {
             c.bh = mcuy * c.v;
             c.used_w = (width * c.h).div_ceil(hmax).div_ceil(8);
             c.used_h = (height * c.v).div_ceil(vmax).div_ceil(8);
-            if progressive {
+            if progressive && eighths == 1 {
                 c.dc = vec![0; c.bw * c.bh];
+            } else if progressive {
+                c.coefs = vec![0; c.bw * c.bh * 64];
             }
         }
         Some(Frame {

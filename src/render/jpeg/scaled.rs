@@ -43,119 +43,103 @@ fn basis(n: usize) -> Vec<f32> {
     b
 }
 
-/// One component's decoding state.
-struct Channel<'t> {
-    dc: &'t Huffman,
-    ac: &'t Huffman,
+/// One component's output side: its sampling grid and the samples of the current MCU row.
+pub(super) struct Sampler {
     /// Blocks per MCU across and down.
-    h: usize,
-    v: usize,
+    pub(super) h: usize,
+    pub(super) v: usize,
     /// Output samples per block across and down.
     nx: usize,
     ny: usize,
     /// For each zigzag position: the natural index of the coefficient to keep, or `SKIP`.
     keep: [u8; 64],
+    /// The zigzag positions kept, in order.
+    kept: Vec<u8>,
     /// Quantisers in zigzag order.
     quant: [f32; 64],
     bx: Vec<f32>,
     by: Vec<f32>,
-    pred: i32,
-    /// Samples of the current MCU row, `stride` wide.
+    /// Samples of the current MCU row, [`Canvas::stride`] wide.
     strip: Vec<u8>,
 }
 
-/// Decodes the (single, all-component) scan whose header is `header` and whose entropy-coded
-/// data starts at `pos`, at `eighths`/8 scale.
-pub(super) fn decode(
-    data: &[u8],
-    pos: usize,
-    header: &[u8],
-    frame: &Frame,
-    tables: &Tables,
-    eighths: usize,
-) -> Option<Pixels> {
-    let ns = usize::from(*header.first()?);
-    let rest = header.get(1 + ns * 2..4 + ns * 2)?;
-    // One scan with every component, in frame order, all 64 coefficients, no approximation.
-    if ns != frame.comps.len() || rest != [0, 63, 0] {
-        return None;
-    }
-    let (hmax, vmax) = (frame.hmax, frame.vmax);
-    let stride = frame.mcux * hmax * eighths;
-    let strip_rows = vmax * eighths;
-    let mut channels = Vec::with_capacity(ns);
-    for (i, comp) in frame.comps.iter().enumerate() {
-        let (id, selectors) = (*header.get(1 + i * 2)?, *header.get(2 + i * 2)?);
-        if id != comp.id || hmax % comp.h != 0 || vmax % comp.v != 0 {
-            return None;
-        }
-        let dc = tables.dc.get(usize::from(selectors >> 4))?.as_ref()?;
-        let ac = tables.ac.get(usize::from(selectors & 15))?.as_ref()?;
-        let (nx, ny) = (eighths * hmax / comp.h, eighths * vmax / comp.v);
-        let mut keep = [SKIP; 64];
-        for (k, &z) in ZIGZAG.iter().enumerate() {
-            let (row, col) = (usize::from(z) / 8, usize::from(z) % 8);
-            if col < nx && row < ny {
-                keep[k] = z;
+/// The output image, assembled one MCU row (strip) at a time from every component's samples.
+pub(super) struct Canvas {
+    pub(super) samplers: Vec<Sampler>,
+    model: ColorModel,
+    pub(super) stride: usize,
+    strip_rows: usize,
+    width: usize,
+    height: usize,
+    out: Vec<u8>,
+}
+
+impl Canvas {
+    /// `None` for sampling factors that do not divide the largest ones, or a zero quantiser.
+    pub(super) fn new(frame: &Frame, tables: &Tables, eighths: usize) -> Option<Canvas> {
+        let (hmax, vmax) = (frame.hmax, frame.vmax);
+        let stride = frame.mcux * hmax * eighths;
+        let strip_rows = vmax * eighths;
+        let mut samplers = Vec::with_capacity(frame.comps.len());
+        for comp in &frame.comps {
+            if hmax % comp.h != 0 || vmax % comp.v != 0 {
+                return None;
             }
-        }
-        let q = &tables.quant[comp.quant];
-        if q.contains(&0) {
-            return None;
-        }
-        channels.push(Channel {
-            dc,
-            ac,
-            h: comp.h,
-            v: comp.v,
-            nx,
-            ny,
-            keep,
-            quant: q.map(f32::from),
-            bx: basis(nx),
-            by: basis(ny),
-            pred: 0,
-            strip: vec![0; stride * strip_rows],
-        });
-    }
-    let model = tables.color_model(frame);
-    let (out_w, out_h) = (
-        (frame.width * eighths).div_ceil(8),
-        (frame.height * eighths).div_ceil(8),
-    );
-    let mut out = vec![0u8; out_w * out_h * 3];
-    let mut bits = Bits::new(data, pos);
-    let mut coef = [0.0f32; 64];
-    let restart_interval = tables.restart_interval;
-    let mut mcus_left = restart_interval;
-    for my in 0..frame.mcuy {
-        for mx in 0..frame.mcux {
-            if restart_interval > 0 {
-                if mcus_left == 0 {
-                    if !bits.restart() {
-                        return None;
-                    }
-                    channels.iter_mut().for_each(|c| c.pred = 0);
-                    mcus_left = restart_interval;
-                }
-                mcus_left -= 1;
-            }
-            for ch in &mut channels {
-                for y in 0..ch.v {
-                    for x in 0..ch.h {
-                        let at = y * ch.ny * stride + (mx * ch.h + x) * ch.nx;
-                        ch.block(&mut bits, &mut coef, at, stride)?;
-                    }
+            let (nx, ny) = (eighths * hmax / comp.h, eighths * vmax / comp.v);
+            let mut keep = [SKIP; 64];
+            for (k, &z) in ZIGZAG.iter().enumerate() {
+                let (row, col) = (usize::from(z) / 8, usize::from(z) % 8);
+                if col < nx && row < ny {
+                    keep[k] = z;
                 }
             }
+            let q = &tables.quant[comp.quant];
+            if q.contains(&0) {
+                return None;
+            }
+            samplers.push(Sampler {
+                h: comp.h,
+                v: comp.v,
+                nx,
+                ny,
+                keep,
+                kept: (0..64).filter(|&k| keep[usize::from(k)] != SKIP).collect(),
+                quant: q.map(f32::from),
+                bx: basis(nx),
+                by: basis(ny),
+                strip: vec![0; stride * strip_rows],
+            });
         }
-        // Colour-convert the finished strip into the output.
-        let first = my * strip_rows;
-        let rows = strip_rows.min(out_h.saturating_sub(first));
+        let (width, height) = (
+            (frame.width * eighths).div_ceil(8),
+            (frame.height * eighths).div_ceil(8),
+        );
+        Some(Canvas {
+            samplers,
+            model: tables.color_model(frame),
+            stride,
+            strip_rows,
+            width,
+            height,
+            out: vec![0u8; width * height * 3],
+        })
+    }
+
+    /// Where in its strip block (`x`, `y`) of MCU column `mx` of component `c` goes.
+    pub(super) fn at(&self, c: usize, mx: usize, x: usize, y: usize) -> usize {
+        let s = &self.samplers[c];
+        y * s.ny * self.stride + (mx * s.h + x) * s.nx
+    }
+
+    /// Colour-converts the finished strip of MCU row `my` into the output.
+    pub(super) fn flush(&mut self, my: usize) {
+        let (stride, w) = (self.stride, self.width);
+        let first = my * self.strip_rows;
+        let rows = self.strip_rows.min(self.height.saturating_sub(first));
         for r in 0..rows {
-            let line = |c: usize| &channels[c].strip[r * stride..r * stride + out_w];
-            let dst = &mut out[(first + r) * out_w * 3..(first + r + 1) * out_w * 3];
-            match model {
+            let line = |c: usize| &self.samplers[c].strip[r * stride..r * stride + w];
+            let dst = &mut self.out[(first + r) * w * 3..(first + r + 1) * w * 3];
+            match self.model {
                 ColorModel::Grey => {
                     for (o, &l) in dst.chunks_exact_mut(3).zip(line(0)) {
                         o.fill(l);
@@ -175,20 +159,133 @@ pub(super) fn decode(
             }
         }
     }
+
+    pub(super) fn finish(self) -> Pixels {
+        Pixels::new(self.width as u32, self.height as u32, 3, self.out)
+    }
+}
+
+impl Sampler {
+    /// Writes the samples of a block whose dequantised coefficients (natural order) are in
+    /// `coef`, non-zero only in the first `rows` rows and `cols` columns, at `at`; then clears
+    /// `coef` again.
+    #[inline]
+    fn emit(&mut self, coef: &mut [f32; 64], rows: usize, cols: usize, at: usize, stride: usize) {
+        if let Some(out) = self.strip.get_mut(at..) {
+            idct(
+                coef, rows, cols, &self.bx, self.nx, &self.by, self.ny, out, stride,
+            );
+        }
+        for row in coef.chunks_exact_mut(8).take(rows) {
+            row[..cols].fill(0.0);
+        }
+    }
+
+    /// [`Sampler::emit`] for a block of quantised coefficients in zigzag order, as a
+    /// progressive decode stores them. `coef` is all zeros on entry and on return.
+    pub(super) fn emit_stored(
+        &mut self,
+        stored: &[i16],
+        coef: &mut [f32; 64],
+        at: usize,
+        stride: usize,
+    ) {
+        let (mut rows, mut cols) = (1, 1);
+        for &k in &self.kept {
+            let k = usize::from(k);
+            let v = stored.get(k).copied().unwrap_or(0);
+            if v != 0 {
+                let z = self.keep[k];
+                coef[usize::from(z)] = f32::from(v) * self.quant[k];
+                rows = rows.max(usize::from(z) / 8 + 1);
+                cols = cols.max(usize::from(z) % 8 + 1);
+            }
+        }
+        self.emit(coef, rows, cols, at, stride);
+    }
+}
+
+/// A component's entropy-decoding state in a baseline scan.
+struct Channel<'t> {
+    dc: &'t Huffman,
+    ac: &'t Huffman,
+    pred: i32,
+}
+
+/// Decodes the (single, all-component) scan whose header is `header` and whose entropy-coded
+/// data starts at `pos`, at `eighths`/8 scale.
+pub(super) fn decode(
+    data: &[u8],
+    pos: usize,
+    header: &[u8],
+    frame: &Frame,
+    tables: &Tables,
+    eighths: usize,
+) -> Option<Pixels> {
+    let ns = usize::from(*header.first()?);
+    let rest = header.get(1 + ns * 2..4 + ns * 2)?;
+    // One scan with every component, in frame order, all 64 coefficients, no approximation.
+    if ns != frame.comps.len() || rest != [0, 63, 0] {
+        return None;
+    }
+    let mut channels = Vec::with_capacity(ns);
+    for (i, comp) in frame.comps.iter().enumerate() {
+        let (id, selectors) = (*header.get(1 + i * 2)?, *header.get(2 + i * 2)?);
+        if id != comp.id {
+            return None;
+        }
+        channels.push(Channel {
+            dc: tables.dc.get(usize::from(selectors >> 4))?.as_ref()?,
+            ac: tables.ac.get(usize::from(selectors & 15))?.as_ref()?,
+            pred: 0,
+        });
+    }
+    let mut canvas = Canvas::new(frame, tables, eighths)?;
+    let stride = canvas.stride;
+    let mut bits = Bits::new(data, pos);
+    let mut coef = [0.0f32; 64];
+    let restart_interval = tables.restart_interval;
+    let mut mcus_left = restart_interval;
+    for my in 0..frame.mcuy {
+        for mx in 0..frame.mcux {
+            if restart_interval > 0 {
+                if mcus_left == 0 {
+                    if !bits.restart() {
+                        return None;
+                    }
+                    channels.iter_mut().for_each(|c| c.pred = 0);
+                    mcus_left = restart_interval;
+                }
+                mcus_left -= 1;
+            }
+            for (c, ch) in channels.iter_mut().enumerate() {
+                let (h, v) = (canvas.samplers[c].h, canvas.samplers[c].v);
+                for y in 0..v {
+                    for x in 0..h {
+                        let at = canvas.at(c, mx, x, y);
+                        let sampler = &mut canvas.samplers[c];
+                        ch.block(&mut bits, sampler, &mut coef, at, stride)?;
+                    }
+                }
+            }
+        }
+        canvas.flush(my);
+    }
     if bits.overran() {
         // The data ended (or a marker came) before the last MCU: cut short or corrupt.
         return None;
     }
-    Some(Pixels::new(out_w as u32, out_h as u32, 3, out))
+    Some(canvas.finish())
 }
 
 impl Channel<'_> {
-    /// Entropy-decodes one block, and writes its `nx`×`ny` samples into the strip at `at`.
+    /// Entropy-decodes one block, and writes its samples into the sampler's strip at `at`.
     /// `coef` is all zeros on entry and on return.
     #[inline]
     fn block(
         &mut self,
         bits: &mut Bits,
+        s: &mut Sampler,
         coef: &mut [f32; 64],
         at: usize,
         stride: usize,
@@ -199,7 +296,7 @@ impl Channel<'_> {
             return None;
         }
         self.pred += bits.receive_extend(size);
-        coef[0] = self.pred as f32 * self.quant[0];
+        coef[0] = self.pred as f32 * s.quant[0];
         // Rows and columns of coefficients that hold a non-zero value.
         let (mut rows, mut cols) = (1, 1);
         let mut k = 1;
@@ -217,24 +314,18 @@ impl Channel<'_> {
                 continue;
             }
             k += run;
-            let z = *self.keep.get(k)?;
+            let z = *s.keep.get(k)?;
             if z == SKIP {
                 bits.consume(u32::from(size));
             } else {
                 let value = bits.receive_extend(size);
-                coef[usize::from(z)] = value as f32 * self.quant[k];
+                coef[usize::from(z)] = value as f32 * s.quant[k];
                 rows = rows.max(usize::from(z) / 8 + 1);
                 cols = cols.max(usize::from(z) % 8 + 1);
             }
             k += 1;
         }
-        let out = self.strip.get_mut(at..)?;
-        idct(
-            coef, rows, cols, &self.bx, self.nx, &self.by, self.ny, out, stride,
-        );
-        for row in coef.chunks_exact_mut(8).take(rows) {
-            row[..cols].fill(0.0);
-        }
+        s.emit(coef, rows, cols, at, stride);
         Some(())
     }
 }
@@ -363,7 +454,7 @@ fn idct_any(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::decode;
 
     /// A test card with a sharp edge and fine detail in luma and smooth chroma (chroma
@@ -439,7 +530,7 @@ mod tests {
     /// same scale (the same transform, so equal up to rounding), and colour against its full
     /// decode averaged over each output pixel's footprint (jpeg-decoder repeats chroma samples
     /// when it scales, so its scaled colour is not a reference; ours is exact within a block).
-    fn assert_matches_reference(jpeg: &[u8], label: &str, limit: f64) {
+    pub(crate) fn assert_matches_reference(jpeg: &[u8], label: &str, limit: f64) {
         let (fw, fh, full) = reference(jpeg, 8);
         for eighths in [8, 4, 2, 1] {
             let ours = decode(jpeg, eighths).unwrap_or_else(|| panic!("{label}: not decoded"));
