@@ -344,7 +344,7 @@ fn landscape_jpeg(w: u32, h: u32, exif_orientation: u8) -> Vec<u8> {
     if exif_orientation != 1 {
         let mut e = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0".to_vec();
         e.extend_from_slice(&[exif_orientation, 0, 0, 0, 0, 0, 0]);
-        enc.add_app_segment(1, &e).expect("small segment");
+        enc.add_app_segment(1, e).expect("small segment");
     }
     enc.encode(
         &stored.data,
@@ -365,7 +365,7 @@ fn badge_png(w: u32, h: u32) -> Vec<u8> {
         for x in 0..w {
             let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
             let alpha = ((r - d) / 3.0).clamp(0.0, 1.0);
-            let ring = ((d / r * 6.0).floor() as u32) % 2 == 0;
+            let ring = ((d / r * 6.0).floor() as u32).is_multiple_of(2);
             let c = if ring { [220, 60, 90] } else { [250, 200, 70] };
             data.extend_from_slice(&[c[0], c[1], c[2], (alpha * 255.0) as u8]);
         }

@@ -68,7 +68,7 @@ impl Orientation {
     }
 
     pub fn is_identity(self) -> bool {
-        self.quarter_turns % 4 == 0 && !self.mirror
+        self.quarter_turns.is_multiple_of(4) && !self.mirror
     }
 
     /// Displayed size of a stored `w`×`h` image.

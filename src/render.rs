@@ -575,6 +575,9 @@ fn encode(img: &Pixels, format: Format, quality: u8) -> Result<Vec<u8>> {
         Format::Jpeg => {
             let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
             enc.set_optimized_huffman_tables(true);
+            // Subsampled chroma from the average of each 2×2 block, not its top-left pixel:
+            // 13% fewer bytes at equal butteraugli for 0.4 ms (bench/ENCODERS.md).
+            enc.set_chroma_subsampling_method(jpeg_encoder::ChromaSubsamplingMethod::Average);
             let (w, h) = (u16::try_from(img.w), u16::try_from(img.h));
             let (Ok(w), Ok(h)) = (w, h) else {
                 return Err(Error::TooLarge(

@@ -44,7 +44,7 @@ pub(crate) fn jpeg(w: u32, h: u32, rgb: &[u8], orientation: Option<u16>) -> Vec<
     let mut out = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut out, 95);
     if let Some(o) = orientation {
-        enc.add_app_segment(1, &exif_orientation(o)).unwrap();
+        enc.add_app_segment(1, exif_orientation(o)).unwrap();
     }
     enc.encode(rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
         .unwrap();
