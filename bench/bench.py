@@ -294,6 +294,386 @@ def score(inputs, out_dir, fmt):
 
 
 # ---------------------------------------------------------------------------------------------
+# Quality sweep: every tool over the typical set at several q settings, total bytes and mean
+# SSIM (score() above, same reference) at each, and from those curves each tool's bytes at
+# the SSIM libvips reaches at SWEEP_TARGETS.
+
+SWEEP_Q = (50, 60, 70, 75, 80, 85, 90, 95)
+SWEEP_TARGETS = (70, 80, 90)  # libvips q settings whose SSIM every tool is matched at
+SWEEP_BASE = "vipsthumbnail"
+# (key, source set, output format, title). The "-png" variants render the typical set
+# pre-decoded to PNG: no DCT-scaled decode is possible, so they separate the decode scale from
+# the resize and encoder.
+SWEEP_VARIANTS = (
+    ("jpg", "typical", "jpg", "JPEG: the typical set -> 512 px JPEG"),
+    ("webp", "typical", "webp", "WebP: the typical set -> 512 px lossy WebP"),
+    ("jpg-png", "typical-png", "jpg",
+     "JPEG from pre-decoded PNG: the typical set decoded in full by Pillow and saved as PNG "
+     "-> 512 px JPEG (decode-scale check)"),
+    ("webp-png", "typical-png", "webp",
+     "WebP from pre-decoded PNG: the same PNGs -> 512 px lossy WebP (decode-scale check)"),
+)
+
+
+def sweep_commands(rendition, with_sharp):
+    """Like tool_commands, with the quality as an argument: (fmt, q, out_dir, inputs)."""
+    tools = {
+        "rendition": lambda fmt, q, out, inputs: (
+            [rendition, "render", "--width", str(WIDTH), "--format", fmt, "--quality", str(q),
+             "--out-dir", out] + inputs),
+        "vipsthumbnail": lambda fmt, q, out, inputs: (
+            ["vipsthumbnail", "--size", f"{WIDTH}x", "-o", os.path.join(out, "%s." + {
+                "jpg": f"jpg[Q={q},optimize_coding,strip]",
+                "webp": f"webp[Q={q},strip]",
+            }[fmt])] + inputs),
+        "sharp": lambda fmt, q, out, inputs: (
+            ["node", os.path.join(BENCH, "sweep_sharp.js"), fmt, str(q), out] + inputs),
+        "Pillow": lambda fmt, q, out, inputs: (
+            [sys.executable, os.path.join(BENCH, "sweep_pillow.py"), fmt, str(q), out]
+            + inputs),
+    }
+    if not with_sharp:
+        del tools["sharp"]
+    return tools
+
+
+def predecoded_pngs(inputs):
+    """The inputs decoded in full by Pillow (as reference() does) and saved as PNG under
+    bench/out/sets/typical-png; made when missing (prepare_sets wipes them with the rest
+    when RECIPE changes)."""
+    d = os.path.join(SETS_DIR, "typical-png")
+    os.makedirs(d, exist_ok=True)
+    outs = []
+    for src in inputs:
+        dst = os.path.join(d, os.path.splitext(os.path.basename(src))[0] + ".png")
+        if not os.path.exists(dst):
+            with Image.open(src) as im:
+                im = im.convert("RGB")
+                im.save(dst + ".part", "PNG", compress_level=1)
+            os.replace(dst + ".part", dst)
+        outs.append(dst)
+    return outs
+
+
+def jpeg_subsampling(out_dir):
+    """The chroma subsampling of the JPEGs in out_dir, e.g. "4:2:0" (several joined by /)."""
+    from PIL import JpegImagePlugin
+    kinds = set()
+    for f in sorted(os.listdir(out_dir)):
+        if f.endswith(".jpg"):
+            with Image.open(os.path.join(out_dir, f)) as im:
+                kinds.add({0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}.get(
+                    JpegImagePlugin.get_sampling(im), "other"))
+    return "/".join(sorted(kinds))
+
+
+def vips_preshrink(inputs, tmpdir):
+    """The shrink-on-load factors vipsthumbnail picks for inputs (VIPS_INFO=1 logs "loading
+    with factor N pre-shrink" per file), as a sorted list of distinct factors; [] if unknown."""
+    env = dict(os.environ, **TOOL_ENV, VIPS_INFO="1")
+    try:
+        p = subprocess.run(["vipsthumbnail", "--size", f"{WIDTH}x", "-o",
+                            os.path.join(tmpdir, "%s.v")] + inputs, env=env,
+                           capture_output=True, text=True, timeout=TIMEOUT_S)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return sorted({int(m) for m in re.findall(r"loading with factor (\d+) pre-shrink",
+                                               p.stdout + p.stderr)})
+
+
+def run_sweep(typical, tools, qualities):
+    """Runs every tool at every q for every variant; returns the sweep part of results.json."""
+    t0 = time.perf_counter()
+    load_before = " ".join(open("/proc/loadavg").read().split()[:3])
+    inputs = {"typical": typical, "typical-png": predecoded_pngs(typical)}
+    variants = {}
+    for key, src_set, fmt, _title in SWEEP_VARIANTS:
+        log(f"\n-- quality sweep {key}: {len(inputs[src_set])} inputs -> {fmt} at q "
+            f"{', '.join(map(str, qualities))}")
+        per_tool = {}
+        for t, make in tools.items():
+            per_q = {}
+            for q in qualities:
+                out = os.path.join(RES_DIR, "sweep", key, t, f"q{q}")
+                shutil.rmtree(out, ignore_errors=True)
+                os.makedirs(out)
+                r = measure(make(fmt, q, out, inputs[src_set]), cwd=BENCH)
+                if r["rc"] != 0:
+                    per_q[str(q)] = {"error": f"exit {r['rc']}: {r['err']}"}
+                    log(f"   {t} q{q}: FAILED {per_q[str(q)]['error']}")
+                    continue
+                s = score(inputs[src_set], out, fmt)
+                per_q[str(q)] = {k: s[k] for k in ("bytes", "ssim_mean", "ssim_min",
+                                                    "problems")}
+                if fmt == "jpg":
+                    per_q[str(q)]["subsampling"] = jpeg_subsampling(out)
+                log(f"   {t} q{q}: {s['bytes'] / 1024:.0f} KiB, SSIM {s['ssim_mean']:.4f}")
+            per_tool[t] = per_q
+        variants[key] = {"tools": per_tool, "equal": equal_ssim(per_tool, qualities)}
+    with tempfile.TemporaryDirectory(prefix="rendition-bench-vips-") as d:
+        preshrink = vips_preshrink(typical, d)
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "qualities": list(qualities),
+        "rendition_scales": sorted({dct_scale(p) for p in typical}),
+        "scorer": (f"scikit-image {__import__('skimage').__version__}, scipy "
+                   f"{__import__('scipy').__version__}"),
+        "vips_preshrink": preshrink,
+        "targets": [q for q in SWEEP_TARGETS if q in qualities],
+        "load_before": load_before,
+        "load_after": " ".join(open("/proc/loadavg").read().split()[:3]),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "variants": variants,
+    }
+
+
+def curve(per_q):
+    """A tool's (q, bytes, SSIM) points in q order, keeping only points whose SSIM is above
+    every lower q's (so SSIM is strictly increasing and can serve as the abscissa)."""
+    pts = sorted((int(q), r["bytes"], r["ssim_mean"]) for q, r in per_q.items()
+                 if r.get("ssim_mean") is not None and not r.get("problems"))
+    kept = []
+    for p in pts:
+        if not kept or p[2] > kept[-1][2]:
+            kept.append(p)
+    return kept, len(pts) - len(kept)
+
+
+def at_ssim(pts, target):
+    """Bytes and q at which a tool's curve reaches SSIM `target`: monotone piecewise-cubic
+    (PCHIP, Fritsch-Carlson) interpolation of log(bytes), and of q, against SSIM, with no
+    extrapolation. Returns dict(bytes, q) or dict(out="below"|"above")."""
+    from scipy.interpolate import PchipInterpolator
+    if len(pts) < 2:
+        return {"out": "n/a"}
+    s = np.array([p[2] for p in pts])
+    eps = 1e-9  # the base tool's own points must hit exactly
+    if target < s[0] - eps:
+        return {"out": "below"}
+    if target > s[-1] + eps:
+        return {"out": "above"}
+    x = float(np.clip(target, s[0], s[-1]))
+    lb = PchipInterpolator(s, np.log([p[1] for p in pts]))(x)
+    q = PchipInterpolator(s, [p[0] for p in pts])(x)
+    return {"bytes": float(np.exp(lb)), "q": float(q)}
+
+
+def equal_ssim(per_tool, qualities):
+    base = per_tool.get(SWEEP_BASE, {})
+    out = {"targets": {}, "dropped": {}}
+    curves = {}
+    for t, per_q in per_tool.items():
+        curves[t], out["dropped"][t] = curve(per_q)
+    for tq in SWEEP_TARGETS:
+        b = base.get(str(tq), {})
+        if tq not in qualities or b.get("ssim_mean") is None:
+            continue
+        target = b["ssim_mean"]
+        row = {"ssim": target, "base_bytes": b["bytes"], "tools": {}}
+        for t, pts in curves.items():
+            r = at_ssim(pts, target)
+            if "bytes" in r:
+                r["ratio"] = r["bytes"] / b["bytes"]
+            row["tools"][t] = r
+        out["targets"][str(tq)] = row
+    return out
+
+
+def plot_sweep(sweep, tools, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    colors = {"rendition": "#d62728", "vipsthumbnail": "#1f77b4", "sharp": "#2ca02c",
+              "Pillow": "#ff7f0e"}
+    keys = [k for k, *_ in SWEEP_VARIANTS if k in sweep["variants"]]
+    cols = min(len(keys), 2)
+    rows = -(-len(keys) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.6 * cols, 4.6 * rows), squeeze=False)
+    for ax in axes.flat[len(keys):]:
+        ax.set_visible(False)
+    for j, k in enumerate(keys):
+        ax = axes.flat[j]
+        v = sweep["variants"][k]
+        for t in tools:
+            pts = sorted((int(q), r["bytes"], r["ssim_mean"]) for q, r in
+                         v["tools"].get(t, {}).items() if r.get("ssim_mean") is not None)
+            if not pts:
+                continue
+            ax.plot([p[1] / 1024 for p in pts], [p[2] for p in pts], "-o", ms=3, lw=1.2,
+                    color=colors.get(t, "#777777"), label=t)
+            if t in ("rendition", SWEEP_BASE):
+                for q, b, s in pts:
+                    ax.annotate(f"{q}", (b / 1024, s), fontsize=6, xytext=(3, -8),
+                                textcoords="offset points", color=colors.get(t))
+        for tq, row in v["equal"]["targets"].items():
+            ax.axhline(row["ssim"], ls=":", lw=0.8, color="#1f77b4")
+            ax.text(0.01, row["ssim"], f" libvips q{tq}",
+                    transform=ax.get_yaxis_transform(), fontsize=6, va="bottom",
+                    color="#1f77b4")
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(
+            [m * 10 ** e for e in range(1, 6) for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8)]))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+            lambda x, _p: f"{x:,.0f}"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel("total output bytes of the set (KiB, log scale)", fontsize=8)
+        ax.set_ylabel("mean luma SSIM vs full-decode LANCZOS reference", fontsize=8)
+        ax.set_title({"jpg": "JPEG", "webp": "lossy WebP",
+                      "jpg-png": "JPEG from pre-decoded PNG",
+                      "webp-png": "lossy WebP from pre-decoded PNG"}.get(k, k), fontsize=10)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, which="both", lw=0.3, alpha=0.5)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"quality sweep: typical set -> {WIDTH} px at q "
+                 f"{', '.join(map(str, sweep['qualities']))} (up and left is better; "
+                 f"numbers = q for rendition and libvips)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def sweep_report(sweep, tools):
+    L = []
+    qs = sweep["qualities"]
+    L.append("## Quality sweep: bytes at equal SSIM\n")
+    L.append(f"Written by `bench/run` on {sweep['date']} (`--sets sweep`; load average before / "
+             f"after: {sweep['load_before']} / {sweep['load_after']}; the sweep took "
+             f"{sweep['seconds']:.0f} s; SSIM and interpolation: {sweep.get('scorer', '?')}). "
+             f"rendition: {sweep.get('rendition', '?')}; the peers as listed above.\n")
+    L.append("![mean SSIM against total bytes per tool, at each q](quality.png)\n")
+    L.append(
+        f"Every tool renders the typical set to {WIDTH} px wide at each q in "
+        f"{', '.join(map(str, qs))} (the commands of the timed sets, with the quality "
+        f"changed; sharp and Pillow through `bench/sweep_sharp.js` and `bench/sweep_pillow.py`, "
+        f"which are `sharp.js` and `pillow_bench.py` with a quality argument). Each point is "
+        f"the total output bytes of the set and the mean luma SSIM, scored exactly as in the "
+        f"tables above (against the source decoded in full by Pillow and resized with LANCZOS "
+        f"to the output's size). Bytes at equal SSIM: the target is the mean SSIM libvips "
+        f"(vipsthumbnail) reaches at q {', '.join(map(str, sweep['targets']))}; for every tool, "
+        f"log(total bytes) and q are interpolated as functions of mean SSIM with a monotone "
+        f"piecewise-cubic Hermite interpolant (PCHIP, Fritsch-Carlson, scipy's "
+        f"`PchipInterpolator`) through its points in q order, with points whose SSIM is not "
+        f"above every lower q's dropped first so SSIM strictly increases; nothing is "
+        f"extrapolated (a target outside a tool's SSIM range is shown as below its lowest or "
+        f"above its highest q). × libvips divides those bytes by libvips's own bytes at that "
+        f"q, so below 1 means smaller files at the same SSIM; q ≈ is the tool's q setting "
+        f"that reaches it. The last two variants feed every tool the same pixels as PNG, so no "
+        f"tool can decode at a reduced DCT scale: their gap to the JPEG-source variants is "
+        f"what decode scaling costs (or gains) in SSIM. The score is luma SSIM, so it does not see "
+        f"chroma: a JPEG encoder that switches from 4:2:0 to 4:4:4 at high q (see the "
+        f"subsampling line under each JPEG table) spends bytes there that this score does not "
+        f"credit, which shows as a kink in its curve and inflates its bytes at the targets "
+        f"above the switch.\n")
+    for key, _src, _fmt, title in SWEEP_VARIANTS:
+        v = sweep["variants"].get(key)
+        if v is None:
+            continue
+        names = [t for t in tools if t in v["tools"]]
+        L.append(f"### {title}\n")
+        targets = v["equal"]["targets"]
+        if targets:
+            L.append("Bytes at the mean SSIM libvips reaches at q "
+                     f"{', '.join(targets)} (× libvips, total bytes, the q that reaches it):\n")
+            L.append("| tool | " + " | ".join(
+                f"SSIM {row['ssim']:.4f} (libvips q{tq})" for tq, row in targets.items()) + " |")
+            L.append("| --- |" + " ---: |" * len(targets))
+            for t in names:
+                cells = []
+                for tq, row in targets.items():
+                    r = row["tools"].get(t, {})
+                    if "ratio" in r:
+                        cells.append(f"**{r['ratio']:.3f}×** {fmt_bytes(r['bytes'])}, "
+                                     f"q ≈ {r['q']:.1f}")
+                    elif r.get("out") == "above":
+                        cells.append(f"above its q{max(qs)}")
+                    elif r.get("out") == "below":
+                        cells.append(f"below its q{min(qs)}")
+                    else:
+                        cells.append("n/a")
+                name = f"**{t}**" if t == "rendition" else t
+                L.append(f"| {name} | " + " | ".join(cells) + " |")
+            dropped = {t: n for t, n in v["equal"]["dropped"].items() if n}
+            if dropped:
+                L.append("\nPoints dropped because SSIM did not rise with q: "
+                         + ", ".join(f"{t} {n}" for t, n in dropped.items()))
+            L.append("")
+        for what, key2, f in (("Mean SSIM", "ssim_mean", lambda x: f"{x:.4f}"),
+                              ("Total output bytes (KiB)", "bytes",
+                               lambda x: f"{x / 1024:,.0f}")):
+            L.append(f"{what} at each q:\n")
+            L.append("| tool | " + " | ".join(f"q{q}" for q in qs) + " |")
+            L.append("| --- |" + " ---: |" * len(qs))
+            for t in names:
+                cells = []
+                for q in qs:
+                    r = v["tools"][t].get(str(q), {})
+                    cells.append("failed" if r.get(key2) is None else f(r[key2]))
+                name = f"**{t}**" if t == "rendition" else t
+                L.append(f"| {name} | " + " | ".join(cells) + " |")
+            L.append("")
+        sub = []
+        for t in names:
+            runs_ = []  # (subsampling, first q, last q)
+            for q in qs:
+                k = v["tools"][t].get(str(q), {}).get("subsampling")
+                if k is None:
+                    continue
+                if runs_ and runs_[-1][0] == k:
+                    runs_[-1][2] = q
+                else:
+                    runs_.append([k, q, q])
+            if runs_:
+                sub.append(f"{t} " + ", ".join(
+                    k if len(runs_) == 1 else (f"{k} at q{a}" if a == b else f"{k} at q{a}-{b}")
+                    for k, a, b in runs_))
+        if sub:
+            L.append("Chroma subsampling of the JPEG outputs: " + "; ".join(sub) + ".\n")
+        probs = sorted({f"{t} q{q}: {'; '.join(r.get('problems') or [r['error']])}"
+                        for t, per_q in v["tools"].items() for q, r in per_q.items()
+                        if r.get("problems") or r.get("error")})
+        if probs:
+            L.append("Problems: " + " / ".join(probs) + "\n")
+    pairs = [(a, b) for a, b in (("jpg", "jpg-png"), ("webp", "webp-png"))
+             if a in sweep["variants"] and b in sweep["variants"]]
+    qd = QUALITY if QUALITY in qs else qs[len(qs) // 2]
+    if pairs:
+        L.append(f"### Decode scale: mean SSIM at q{qd} from the JPEGs and from the same "
+                 f"pixels as PNG\n")
+        rs = sweep.get("rendition_scales") or []
+        vp = sweep.get("vips_preshrink") or []
+        L.append(
+            "rendition (like Pillow's `draft`) decodes each JPEG at the smallest DCT scale that "
+            "still covers the output"
+            + (f" ({' or '.join(f'1/{d}' for d in rs)} on this set)" if rs else "")
+            + "; vipsthumbnail shrinks on load only as far as leaves at least a factor of 2 "
+            "for its own reduce"
+            + (f" (`VIPS_INFO=1` reports shrink-on-load factors {', '.join(map(str, vp))} "
+               f"on this set)" if vp else "")
+            + ". From PNG every tool resizes the full-size pixels.\n")
+        head = "| tool |"
+        for a, _b in pairs:
+            f = "JPEG" if a == "jpg" else "WebP"
+            head += f" {f} from JPEG | {f} from PNG | {f} difference |"
+        L.append(head)
+        L.append("| --- |" + " ---: | ---: | ---: |" * len(pairs))
+        for t in tools:
+            cells = []
+            for a, b in pairs:
+                x = sweep["variants"][a]["tools"].get(t, {}).get(str(qd), {}).get("ssim_mean")
+                y = sweep["variants"][b]["tools"].get(t, {}).get(str(qd), {}).get("ssim_mean")
+                if x is None or y is None:
+                    cells += ["n/a"] * 3
+                else:
+                    cells += [f"{x:.4f}", f"{y:.4f}", f"{x - y:+.4f}"]
+            name = f"**{t}**" if t == "rendition" else t
+            L.append(f"| {name} | " + " | ".join(cells) + " |")
+        L.append("")
+    return L
+
+
+# ---------------------------------------------------------------------------------------------
 # Versions and machine.
 
 def sh(cmd, cwd=None):
@@ -357,7 +737,8 @@ def versions(rendition, with_sharp):
                    f"Python {platform.python_version()}")
     v["djpeg"] = f"djpeg from Debian libjpeg-turbo-progs {dpkg_version('libjpeg-turbo-progs')}"
     v["quality score"] = (f"scikit-image {__import__('skimage').__version__}, "
-                          f"numpy {np.__version__}")
+                          f"numpy {np.__version__}, scipy {__import__('scipy').__version__} "
+                          f"(interpolation in the quality sweep)")
     return v
 
 
@@ -480,12 +861,16 @@ def plot(results, tools, path):
     plt.close(fig)
 
 
-def write_report(results, sets, tools, meta, path):
+def write_report(results, sets, tools, meta, sweep, path):
     L = []
     L.append("# rendition benchmark\n")
-    L.append(f"Written by `bench/run` on {meta['date']} ({meta['runs']} timed runs per tool and "
-             f"set after one warm-up run; medians). Rerun with `bench/run` (`--runs N`, "
-             f"`--build`, `--sets typical,huge,png,webp`).\n")
+    L.append(f"Written by `bench/run`: the timed sets on {meta['date']} ({meta['runs']} timed "
+             f"runs per tool and set after one warm-up run; medians)"
+             + (f", the quality sweep on {sweep['date']}" if sweep else "")
+             + ". Rerun with `bench/run` (`--runs N`, `--build`, "
+             "`--sets typical,huge,png,webp,sweep`, `--sweep-q 50,60,...`); a run of only the "
+             "timed sets or only the sweep keeps the other part from the previous run "
+             "(`bench/out/results.json`).\n")
     m = meta["machine"]
     L.append("## Machine\n")
     L.append(f"- CPU: {m['cpu']}, `nproc` = {m['nproc']}, memory {m['memory']}")
@@ -497,22 +882,23 @@ def write_report(results, sets, tools, meta, path):
     for k, v in meta["versions"].items():
         L.append(f"- {k}: {v}")
     L.append("")
-    L.append("![median wall time, CPU time and peak RSS per tool and set](results.png)\n")
-    L.append("## Results\n")
-    L.append("Wall and CPU time and peak RSS come from GNU time (`/usr/bin/time -f '%e %M %U "
-             "%S'`) around one process that renders the whole set; each value is the median "
-             "over the timed runs. CPU time is the steadier number when the machine is shared "
-             "(wall time then includes waiting for a core). × columns divide by the best of rendition and its peers "
-             "(the djpeg rows are only a reference: libjpeg-turbo decoding the same files, no "
-             "resize or encode, output discarded). Output bytes: all outputs of the set "
-             "together. SSIM: luma SSIM (Gaussian window, sigma 1.5, as in Wang et al. 2004) "
-             "of each output against the source decoded in full by Pillow and resized with "
-             "LANCZOS to the output's size, averaged over the set (min = the worst file). "
-             "Threads started: threads (clone with CLONE_THREAD) the process starts over the "
-             "whole set, counted in one extra run under `strace -f`; 0 means it did all the "
-             "work on its main thread. The reference is itself a Pillow LANCZOS resize, so "
-             "Pillow's PNG output matches it by construction (SSIM 1.0), and pipelines that "
-             "decode JPEGs at a larger DCT scale before resizing sit closer to it.\n")
+    if results:
+        L.append("![median wall time, CPU time and peak RSS per tool and set](results.png)\n")
+        L.append("## Results\n")
+        L.append("Wall and CPU time and peak RSS come from GNU time (`/usr/bin/time -f '%e %M %U "
+                 "%S'`) around one process that renders the whole set; each value is the median "
+                 "over the timed runs. CPU time is the steadier number when the machine is shared "
+                 "(wall time then includes waiting for a core). × columns divide by the best of rendition and its peers "
+                 "(the djpeg rows are only a reference: libjpeg-turbo decoding the same files, no "
+                 "resize or encode, output discarded). Output bytes: all outputs of the set "
+                 "together. SSIM: luma SSIM (Gaussian window, sigma 1.5, as in Wang et al. 2004) "
+                 "of each output against the source decoded in full by Pillow and resized with "
+                 "LANCZOS to the output's size, averaged over the set (min = the worst file). "
+                 "Threads started: threads (clone with CLONE_THREAD) the process starts over the "
+                 "whole set, counted in one extra run under `strace -f`; 0 means it did all the "
+                 "work on its main thread. The reference is itself a Pillow LANCZOS resize, so "
+                 "Pillow's PNG output matches it by construction (SSIM 1.0), and pipelines that "
+                 "decode JPEGs at a larger DCT scale before resizing sit closer to it.\n")
     for s, res in results.items():
         L.append(f"### {sets[s]['title']}\n")
         L.append(table(res, tools))
@@ -521,6 +907,8 @@ def write_report(results, sets, tools, meta, path):
         if probs:
             L.append("\nProblems: " + " / ".join(probs))
         L.append("")
+    if sweep:
+        L.extend(sweep_report(sweep, tools))
     L.append("## What was run\n")
     L.append(f"Every tool renders each set in one process, sequentially, to {WIDTH} px wide "
              f"(height from the aspect ratio), JPEG and WebP at quality {QUALITY}, with "
@@ -546,6 +934,18 @@ def write_report(results, sets, tools, meta, path):
              "one shell script; N is the DCT scale a 512 px thumbnail decodes at (the "
              "smallest of 1/8, 1/4, 1/2, 1 that still covers 512 px; for the typical set "
              f"that is {meta['typical_scales']}), and for the huge file also at full size.\n")
+    qs = ", ".join(map(str, sweep["qualities"] if sweep else SWEEP_Q))
+    L.append(f"The quality sweep (`--sets sweep`, on by default; `--sweep-q LIST` sets the q "
+             f"values, default {', '.join(map(str, SWEEP_Q))}) runs each of these tools once "
+             f"per q ({qs}) over the typical set, as JPEG and as lossy WebP, and once more in "
+             f"both formats over the typical set pre-decoded to PNG (each file decoded in full by Pillow "
+             f"and saved losslessly in `bench/out/sets/typical-png/`): the same commands with "
+             f"`--quality Q`, `Q=Q`, and `bench/sweep_sharp.js` / `bench/sweep_pillow.py` "
+             f"(`sharp.js` and `pillow_bench.py` with the quality as an argument: "
+             f"`jpeg({{quality: Q}})`, `webp({{quality: Q}})`, `save(quality=Q, "
+             f"optimize=True)`). It is not timed: bytes and SSIM do not depend on load. The "
+             f"rendition binary is copied once at the start of a run, so a rebuild during the "
+             f"run cannot mix two builds.\n")
     L.append("## The photos\n")
     L.append("From Debian's `ukui-wallpapers` and `lomiri-wallpapers` (installed by `bench/run`,"
              " not committed); the derived files are made by `bench/bench.py` into "
@@ -586,20 +986,42 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--rendition", required=True)
     ap.add_argument("--no-sharp", action="store_true")
-    ap.add_argument("--sets", default="typical,huge,png,webp")
+    ap.add_argument("--sets", default="typical,huge,png,webp,sweep")
+    ap.add_argument("--sweep-q", default=",".join(map(str, SWEEP_Q)),
+                    help="q values of the quality sweep, comma-separated")
     args = ap.parse_args()
+    try:
+        qualities = sorted({int(q) for q in args.sweep_q.split(",") if q.strip()})
+    except ValueError:
+        raise SystemExit(f"--sweep-q: not a list of numbers: {args.sweep_q}")
+    if len(qualities) < 2 or not all(1 <= q <= 100 for q in qualities):
+        raise SystemExit("--sweep-q needs at least two q values from 1 to 100")
 
     load_before = " ".join(open("/proc/loadavg").read().split()[:3])
     all_sets = prepare_sets()
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     for s in wanted:
-        if s not in all_sets:
-            raise SystemExit(f"unknown set {s}; known: {', '.join(all_sets)}")
-    sets = {s: all_sets[s] for s in wanted}
-    tools = tool_commands(os.path.abspath(args.rendition), not args.no_sharp)
+        if s not in all_sets and s != "sweep":
+            raise SystemExit(f"unknown set {s}; known: {', '.join(all_sets)}, sweep")
+    sets = {s: all_sets[s] for s in wanted if s != "sweep"}
+    do_sweep = "sweep" in wanted
     tmpdir = tempfile.mkdtemp(prefix="rendition-bench-")
+    # A snapshot of the binary, so that a rebuild during the run cannot mix two builds.
+    rendition = os.path.join(tmpdir, "rendition")
+    shutil.copy2(os.path.abspath(args.rendition), rendition)
+    tool_versions = versions(os.path.abspath(args.rendition), not args.no_sharp)
+    tools = tool_commands(rendition, not args.no_sharp)
+
+    # A run of only the timed sets or only the sweep keeps the other part from the last run.
+    previous = {}
+    try:
+        with open(os.path.join(OUT, "results.json")) as f:
+            previous = json.load(f)
+    except (OSError, ValueError):
+        pass
 
     results = {}
+    sweep = previous.get("sweep") if not do_sweep else None
     try:
         for s, spec in sets.items():
             log(f"\n-- set {s}: {len(spec['inputs'])} inputs -> {spec['fmt']}")
@@ -655,10 +1077,14 @@ def main():
                     entry.update(score(spec["inputs"], out, spec["fmt"]))
                 res["tools"][t] = entry
             results[s] = res
+        load_after = " ".join(open("/proc/loadavg").read().split()[:3])
+        if do_sweep:
+            sweep = run_sweep(all_sets["typical"]["inputs"],
+                              sweep_commands(rendition, not args.no_sharp), qualities)
+            sweep["rendition"] = tool_versions["rendition"]
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
-    load_after = " ".join(open("/proc/loadavg").read().split()[:3])
     inputs = {s: describe_inputs(all_sets[s]["inputs"]) for s in ("typical", "huge", "png")}
     typ_scales = sorted({dct_scale(p) for p in all_sets["typical"]["inputs"]})
     png_desc = ", ".join(f"{r['file']} {r['size'][0]}x{r['size'][1]} {r['mode']}"
@@ -668,7 +1094,7 @@ def main():
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "runs": args.runs,
         "machine": machine(),
-        "versions": versions(os.path.abspath(args.rendition), not args.no_sharp),
+        "versions": tool_versions,
         "load_before": load_before,
         "load_after": load_after,
         "inputs": inputs,
@@ -677,12 +1103,25 @@ def main():
         "huge_bytes": f"{inputs['huge'][0]['bytes'] / 1e6:.1f} MB",
         "png_desc": png_desc,
     }
+    wrote = [os.path.join(BENCH, "RESULTS.md")]
+    if sets:
+        plot(results, tools, os.path.join(BENCH, "results.png"))
+        wrote.append(os.path.join(BENCH, "results.png"))
+    elif previous.get("results"):
+        # Only the sweep ran: the timed sets (and what describes their run) stay as they were.
+        results = previous["results"]
+        for k in ("date", "runs", "machine", "versions", "load_before", "load_after"):
+            if k in previous.get("meta", {}):
+                meta[k] = previous["meta"][k]
+    if do_sweep and sweep:
+        plot_sweep(sweep, tools, os.path.join(BENCH, "quality.png"))
+        wrote.append(os.path.join(BENCH, "quality.png"))
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "results.json"), "w") as f:
-        json.dump({"meta": meta, "results": results}, f, indent=1, default=str)
-    plot(results, tools, os.path.join(BENCH, "results.png"))
-    write_report(results, sets, tools, meta, os.path.join(BENCH, "RESULTS.md"))
-    log(f"\nwrote {os.path.join(BENCH, 'RESULTS.md')} and {os.path.join(BENCH, 'results.png')}")
+        json.dump({"meta": meta, "results": results, "sweep": sweep}, f, indent=1,
+                  default=str)
+    write_report(results, all_sets, tools, meta, sweep, os.path.join(BENCH, "RESULTS.md"))
+    log(f"\nwrote {' and '.join(wrote)}")
 
 
 if __name__ == "__main__":
