@@ -916,10 +916,10 @@ def write_report(results, sets, tools, meta, sweep, path):
              f"{TIMEOUT_S} s timeout per command. Tool order is rotated between runs.\n")
     L.append(f"- rendition: `rendition render --width {WIDTH} --format jpg|webp|png "
              f"[--quality {QUALITY}] --out-dir DIR INPUT...` (it has no thread setting: "
-             f"`render` works through the inputs on its main thread, but its JPEG decoder, "
-             f"jpeg-decoder 0.3 without rayon, starts one worker thread per colour component "
-             f"for each JPEG over 128 px wide; see the threads column. DCT-scaled JPEG "
-             f"decode, Lanczos3, optimized Huffman tables, 4:2:0)")
+             f"`render` works through the inputs on its main thread; see the threads column. "
+             f"Its own JPEG decoder at the DCT scale that leaves the resize 2x room (DC scans "
+             f"only for a progressive file at 1/8 or less), Lanczos3, jpeg-encoder with "
+             f"optimized Huffman tables and averaged 4:2:0 chroma below q90, 4:4:4 from q90)")
     L.append(f"- vipsthumbnail: `vipsthumbnail --size {WIDTH}x -o "
              f"DIR/%s.jpg[Q={QUALITY},optimize_coding,strip] INPUT...` (`.webp[Q={QUALITY},"
              f"strip]`, `.png[strip]`); `optimize_coding` because rendition and sharp optimize "

@@ -1,8 +1,9 @@
 //! decode -> orient -> resize/crop -> encode. Synchronous and pure: bytes in, bytes out.
 //!
 //! The order is chosen for speed and memory. The header is read first and checked against the
-//! pixel limit; JPEG sources are decoded at a reduced DCT scale (1/2, 1/4, 1/8) when the
-//! output is much smaller; the kept region is resized *in stored orientation* (the plan's
+//! pixel limit; JPEG sources are decoded by the renderer's own decoder (`render::jpeg`) straight at
+//! a reduced DCT scale (1/2, 1/4, 1/8) when the output is much smaller, on the calling thread;
+//! the kept region is resized *in stored orientation* (the plan's
 //! region is mapped back through the EXIF orientation), and only the small result is rotated.
 //! Metadata is never copied to the output. Callers pass a `cancelled` probe that the pipeline
 //! checks between stages, so a render over its time budget stops without the renderer
