@@ -327,9 +327,9 @@ def sweep_commands(rendition, with_sharp):
                 "webp": f"webp[Q={q},strip]",
             }[fmt])] + inputs),
         "sharp": lambda fmt, q, out, inputs: (
-            ["node", os.path.join(BENCH, "sweep_sharp.js"), fmt, str(q), out] + inputs),
+            ["node", os.path.join(BENCH, "sharp.js"), f"{fmt}:{q}", out] + inputs),
         "Pillow": lambda fmt, q, out, inputs: (
-            [sys.executable, os.path.join(BENCH, "sweep_pillow.py"), fmt, str(q), out]
+            [sys.executable, os.path.join(BENCH, "pillow_bench.py"), f"{fmt}:{q}", out]
             + inputs),
     }
     if not with_sharp:
@@ -546,8 +546,8 @@ def sweep_report(sweep, tools):
     L.append(
         f"Every tool renders the typical set to {WIDTH} px wide at each q in "
         f"{', '.join(map(str, qs))} (the commands of the timed sets, with the quality "
-        f"changed; sharp and Pillow through `bench/sweep_sharp.js` and `bench/sweep_pillow.py`, "
-        f"which are `sharp.js` and `pillow_bench.py` with a quality argument). Each point is "
+        f"changed; sharp and Pillow through `sharp.js` and `pillow_bench.py` with FORMAT:Q as "
+        f"their first argument). Each point is "
         f"the total output bytes of the set and the mean luma SSIM, scored exactly as in the "
         f"tables above (against the source decoded in full by Pillow and resized with LANCZOS "
         f"to the output's size). Bytes at equal SSIM: the target is the mean SSIM libvips "
@@ -940,8 +940,8 @@ def write_report(results, sets, tools, meta, sweep, path):
              f"per q ({qs}) over the typical set, as JPEG and as lossy WebP, and once more in "
              f"both formats over the typical set pre-decoded to PNG (each file decoded in full by Pillow "
              f"and saved losslessly in `bench/out/sets/typical-png/`): the same commands with "
-             f"`--quality Q`, `Q=Q`, and `bench/sweep_sharp.js` / `bench/sweep_pillow.py` "
-             f"(`sharp.js` and `pillow_bench.py` with the quality as an argument: "
+             f"`--quality Q`, `Q=Q`, and `bench/sharp.js` / `bench/pillow_bench.py` "
+             f"with `FORMAT:Q` as their first argument ("
              f"`jpeg({{quality: Q}})`, `webp({{quality: Q}})`, `save(quality=Q, "
              f"optimize=True)`). It is not timed: bytes and SSIM do not depend on load. The "
              f"rendition binary is copied once at the start of a run, so a rebuild during the "

@@ -1,13 +1,17 @@
-// sharp peer for bench/run: node sharp.js FORMAT OUTDIR INPUT...
+// sharp peer for bench/run: node sharp.js FORMAT[:QUALITY] OUTDIR INPUT...
 // One process, inputs rendered one after another, libvips on one thread.
-// FORMAT is jpg, webp or png; outputs are OUTDIR/<stem>.<format>, 512 px wide.
+// FORMAT is jpg, webp or png; QUALITY (jpg and webp, 1-100) defaults to 80;
+// outputs are OUTDIR/<stem>.<format>, 512 px wide.
 'use strict';
 const path = require('path');
 const sharp = require('sharp');
 
-const [format, outDir, ...inputs] = process.argv.slice(2);
-if (!format || !outDir || inputs.length === 0) {
-  console.error('usage: node sharp.js jpg|webp|png OUTDIR INPUT...');
+const [spec, outDir, ...inputs] = process.argv.slice(2);
+const [format, q = '80'] = (spec || '').split(':');
+const quality = Number(q);
+if (!format || !Number.isInteger(quality) || quality < 1 || quality > 100 || !outDir
+    || inputs.length === 0) {
+  console.error('usage: node sharp.js jpg|webp|png[:QUALITY] OUTDIR INPUT...');
   process.exit(2);
 }
 sharp.concurrency(1);
@@ -16,8 +20,8 @@ async function main() {
   for (const input of inputs) {
     const stem = path.basename(input, path.extname(input));
     let img = sharp(input).resize({ width: 512 });
-    if (format === 'jpg') img = img.jpeg({ quality: 80 });
-    else if (format === 'webp') img = img.webp({ quality: 80 });
+    if (format === 'jpg') img = img.jpeg({ quality });
+    else if (format === 'webp') img = img.webp({ quality });
     else if (format === 'png') img = img.png();
     else throw new Error(`unknown format ${format}`);
     await img.toFile(path.join(outDir, `${stem}.${format}`));
