@@ -534,3 +534,17 @@ fn ycc_to_rgb(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
         o[2] = b.clamp(0, 255) as u8;
     }
 }
+
+/// The installed wallpaper photographs (tests/photos.rs requires them in CI) that are
+/// progressive JPEGs (`true`) or baseline ones (`false`), as (name, bytes).
+#[cfg(test)]
+fn installed_photographs(progressive: bool) -> Vec<(String, Vec<u8>)> {
+    let Ok(dir) = std::fs::read_dir("/usr/share/backgrounds") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .map(|e| e.path())
+        .filter_map(|path| Some((path.display().to_string(), std::fs::read(&path).ok()?)))
+        .filter(|(_, jpeg)| jpeg.starts_with(&[0xFF, 0xD8]) && is_progressive(jpeg) == progressive)
+        .collect()
+}
