@@ -21,7 +21,7 @@ SIGNING_TAG = "rendition:v1"
 SIGNATURE_BYTES = 16
 MAX_KEY_BYTES = 1024
 MIN_SECRET_BYTES = 16
-EXTENSIONS = ("jpg", "png", "webp", "gif")
+EXTENSIONS = ("jpg", "png", "webp", "gif", "avif")
 
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _LITERAL = _ALNUM | frozenset(b"-_./")
@@ -69,7 +69,7 @@ def sign(key_id: str, secret, ops_segment: str, source: str, ext: str) -> str:
     secret: the key's secret, as bytes or as the string from RENDITION_KEYS (UTF-8 encoded).
     ops_segment: the canonical ops segment ("-" for none), e.g. "w640_h360_g-ne".
     source: the decoded source key, e.g. "photos/cat.jpg" or "my photos/été.jpg".
-    ext: jpg, png, webp or gif.
+    ext: jpg, png, webp, gif or avif.
     """
     if isinstance(secret, str):
         secret = secret.encode("utf-8")
@@ -78,7 +78,7 @@ def sign(key_id: str, secret, ops_segment: str, source: str, ext: str) -> str:
     check_key_id(key_id)
     check_source(source)
     if ext not in EXTENSIONS:
-        raise ValueError("extension must be one of jpg, png, webp, gif")
+        raise ValueError("extension must be one of jpg, png, webp, gif, avif")
     if not ops_segment:
         raise ValueError("empty ops segment: use - for no operations")
     tail = f"{ops_segment}/{encode_source(source)}.{ext}"

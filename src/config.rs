@@ -109,7 +109,7 @@ pub struct OpArgs {
     /// centre (default), n, ne, e, se, s, sw, w, nw, smart, or X-Y focal point in percent.
     #[arg(long)]
     pub gravity: Option<String>,
-    /// Encoder quality 1-100 for jpg and webp (default 80).
+    /// Encoder quality 1-100 for jpg, webp and avif (default 80).
     #[arg(long, short = 'q')]
     pub quality: Option<u8>,
     /// Background colour as six hex digits, for flattening transparency and padding.
@@ -133,7 +133,7 @@ pub struct OpArgs {
     /// Device pixel ratio: multiplies width and height.
     #[arg(long)]
     pub dpr: Option<f64>,
-    /// Output format: jpg, png, webp or gif (default: the source's, if it is one of these).
+    /// Output format: jpg, png, webp, gif or avif (default: the source's, if it is one of these).
     #[arg(long, short = 'f')]
     pub format: Option<String>,
 }
@@ -146,7 +146,7 @@ impl OpArgs {
             None => {
                 let ext = source.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
                 ext.parse().map_err(|_| {
-                    bad("no --format given and the source's extension is not jpg, png, webp or gif")
+                    bad("no --format given and the source's extension is not jpg, png, webp, gif or avif")
                 })?
             }
         };

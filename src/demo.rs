@@ -100,6 +100,12 @@ fn tiles() -> Vec<Tile> {
         },
         Tile {
             source: 0,
+            ops: o(Some(320), None),
+            format: Format::Avif,
+            caption: "320 wide, AVIF",
+        },
+        Tile {
+            source: 0,
             ops: o(Some(320), Some(320)),
             format: Format::Jpeg,
             caption: "320x320 cover, centre",
@@ -170,6 +176,12 @@ fn tiles() -> Vec<Tile> {
             ops: o(Some(240), None),
             format: Format::Png,
             caption: "PNG keeps transparency",
+        },
+        Tile {
+            source: 2,
+            ops: o(Some(240), None),
+            format: Format::Avif,
+            caption: "AVIF keeps transparency",
         },
         Tile {
             source: 2,

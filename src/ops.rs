@@ -190,10 +190,18 @@ pub enum Format {
     Png,
     Webp,
     Gif,
+    /// AV1 in HEIF, lossy, 8-bit; keeps transparency.
+    Avif,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Jpeg, Format::Png, Format::Webp, Format::Gif];
+    pub const ALL: [Format; 5] = [
+        Format::Jpeg,
+        Format::Png,
+        Format::Webp,
+        Format::Gif,
+        Format::Avif,
+    ];
 
     /// The one extension the path uses for this format.
     pub fn extension(self) -> &'static str {
@@ -202,6 +210,7 @@ impl Format {
             Format::Png => "png",
             Format::Webp => "webp",
             Format::Gif => "gif",
+            Format::Avif => "avif",
         }
     }
 
@@ -211,6 +220,7 @@ impl Format {
             Format::Png => "image/png",
             Format::Webp => "image/webp",
             Format::Gif => "image/gif",
+            Format::Avif => "image/avif",
         }
     }
 
@@ -224,7 +234,7 @@ impl Format {
             .find(|f| f.extension() == ext)
             .ok_or_else(|| {
                 bad(format!(
-                    "unknown output format {ext:?} (jpg, png, webp, gif)"
+                    "unknown output format {ext:?} (jpg, png, webp, gif, avif)"
                 ))
             })
     }
@@ -237,7 +247,7 @@ impl Format {
     /// The quality used when the path does not name one; `None` for lossless formats.
     pub fn default_quality(self) -> Option<u8> {
         match self {
-            Format::Jpeg | Format::Webp => Some(80),
+            Format::Jpeg | Format::Webp | Format::Avif => Some(80),
             Format::Png | Format::Gif => None,
         }
     }
@@ -691,6 +701,9 @@ mod tests {
             ("q1", Format::Jpeg),
             ("q100", Format::Webp),
             ("blur100", Format::Jpeg),
+            ("w640_q60", Format::Avif),
+            ("q100", Format::Avif),
+            ("bg-ffffff", Format::Avif),
         ];
         for (seg, fmt) in cases {
             let ops = Ops::parse_segment(seg, fmt).unwrap_or_else(|e| panic!("{seg}: {e}"));
@@ -717,6 +730,8 @@ mod tests {
             ("w10_h10_fit-fill_g-n", Format::Jpeg, "gravity with fill"),
             ("w10_h10_fit-contain_g-smart", Format::Jpeg, "smart contain"),
             ("q80", Format::Jpeg, "default quality"),
+            ("q80", Format::Avif, "default avif quality"),
+            ("q0", Format::Avif, "avif quality range"),
             ("q50", Format::Png, "quality png"),
             ("q101", Format::Jpeg, "quality range"),
             ("bg-ffffff", Format::Jpeg, "default background"),
@@ -741,6 +756,20 @@ mod tests {
                 "{why}: {seg:?} was accepted"
             );
         }
+    }
+
+    #[test]
+    fn formats_have_one_extension_and_a_content_type() {
+        for f in Format::ALL {
+            assert_eq!(Format::from_extension(f.extension()).unwrap(), f);
+            assert_eq!(f.extension().parse::<Format>().unwrap(), f);
+            assert!(f.content_type().starts_with("image/"), "{f:?}");
+        }
+        assert_eq!(Format::Avif.content_type(), "image/avif");
+        assert!(Format::Avif.has_alpha());
+        assert_eq!(Format::Avif.default_quality(), Some(80));
+        assert!(Format::from_extension("AVIF").is_err());
+        assert_eq!("AVIF".parse::<Format>().unwrap(), Format::Avif);
     }
 
     #[test]

@@ -69,6 +69,48 @@ fn sign_prints_a_verifiable_canonical_path() {
 }
 
 #[test]
+fn sign_and_render_avif() {
+    // AVIF's default quality is dropped like the other lossy formats'; any other stays.
+    let out = stdout(&rendition(&[
+        "sign",
+        "a.jpg",
+        "-w",
+        "320",
+        "--format",
+        "avif",
+        "--quality",
+        "80",
+    ]));
+    assert!(out.ends_with("/w320/a.jpg.avif"), "{out}");
+    assert!(common::keys().verify(&out).is_ok());
+    let out = stdout(&rendition(&[
+        "sign", "a.jpg", "-w", "320", "--format", "AVIF", "-q", "60",
+    ]));
+    assert!(out.ends_with("/w320_q60/a.jpg.avif"), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("a.jpg");
+    std::fs::write(&src, jpeg(400, 300)).unwrap();
+    let out_dir = dir.path().join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(["render", "--width", "100", "--format", "avif", "--out-dir"])
+        .arg(&out_dir)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(out_dir.join("a.avif")).unwrap();
+    let av1 = avif_parse::read_avif(&mut &bytes[..])
+        .unwrap()
+        .primary_item_metadata()
+        .unwrap();
+    assert_eq!(
+        (av1.max_frame_width.get(), av1.max_frame_height.get()),
+        (100, 75)
+    );
+}
+
+#[test]
 fn sign_prints_srcsets() {
     let out = stdout(&rendition(&[
         "sign", "a.jpg", "-w", "400", "-H", "200", "--srcset", "320,640",

@@ -139,6 +139,26 @@ fn valid_cases() -> Vec<(&'static str, &'static str, String, Ops, Format)> {
             Format::Jpeg,
         ),
         ("box-cover", "k1", cat(), sized(640, 360), Format::Jpeg),
+        (
+            "avif",
+            "k1",
+            cat(),
+            Ops {
+                width: Some(640),
+                ..Ops::default()
+            },
+            Format::Avif,
+        ),
+        (
+            "avif-quality-transparent",
+            "k1",
+            "icons/logo.png".into(),
+            Ops {
+                quality: Some(60),
+                ..sized(256, 256)
+            },
+            Format::Avif,
+        ),
         ("fit-contain", "k1", cat(), boxed(Fit::Contain), Format::Png),
         ("fit-fill", "k1", cat(), boxed(Fit::Fill), Format::Jpeg),
         ("fit-inside", "k1", cat(), boxed(Fit::Inside), Format::Gif),
@@ -570,6 +590,11 @@ fn build_invalid(valid: &[Valid]) -> Vec<Invalid> {
             "q80 is webp's default",
         ),
         (
+            "default-quality-avif",
+            "q80/photos/cat.jpg.avif",
+            "q80 is avif's default",
+        ),
+        (
             "quality-on-png",
             "q70/photos/cat.jpg.png",
             "quality means nothing to png",
@@ -688,7 +713,7 @@ fn build_invalid(valid: &[Valid]) -> Vec<Invalid> {
         (
             "unknown-extension",
             "w640_h360/photos/cat.jpg.tiff",
-            "output is jpg, png, webp or gif",
+            "output is jpg, png, webp, gif or avif",
         ),
         (
             "no-extension",

@@ -60,6 +60,92 @@ fn png_rgba(w: u32, h: u32, rgba: &[u8]) -> Vec<u8> {
     out
 }
 
+/// What an AVIF output says about its image, read without decoding AV1: no AV1 decoder is
+/// practical as a dev-dependency (the pure-Rust ones are AGPL or unpublished, and the `dav1d`
+/// bindings need a newer libdav1d than Debian ships). Chromium decodes our AVIFs for real in
+/// the browser test. Here the container (`ftyp` brand, each `ispe` box) and the AV1 sequence
+/// header must agree on the size.
+#[derive(Debug, PartialEq, Eq)]
+struct AvifInfo {
+    width: u32,
+    height: u32,
+    bit_depth: u8,
+    /// 4:4:4 (no chroma subsampling).
+    full_chroma: bool,
+    /// Has an alpha auxiliary image.
+    alpha: bool,
+}
+
+fn avif_info(bytes: &[u8]) -> AvifInfo {
+    assert_eq!(bytes.get(4..12), Some(&b"ftypavif"[..]), "AVIF brand");
+    let data = avif_parse::read_avif(&mut &bytes[..]).expect("avif container parses");
+    let av1 = data.primary_item_metadata().expect("AV1 sequence header");
+    let (width, height) = (av1.max_frame_width.get(), av1.max_frame_height.get());
+    let ispe = ispe_sizes(bytes);
+    assert!(!ispe.is_empty(), "no ispe box");
+    for size in &ispe {
+        assert_eq!(*size, (width, height), "ispe box and AV1 header disagree");
+    }
+    if let Some(alpha) = data.alpha_item_metadata().expect("alpha sequence header") {
+        assert_eq!(
+            (alpha.max_frame_width.get(), alpha.max_frame_height.get()),
+            (width, height),
+            "alpha image size"
+        );
+    }
+    AvifInfo {
+        width,
+        height,
+        bit_depth: av1.bit_depth,
+        full_chroma: av1.chroma_subsampling == (false, false),
+        alpha: data.alpha_item.is_some(),
+    }
+}
+
+/// The `ispe` (image spatial extents) boxes of an ISO-BMFF file: meta/iprp/ipco/ispe.
+fn ispe_sizes(bytes: &[u8]) -> Vec<(u32, u32)> {
+    fn children(b: &[u8]) -> Vec<(&[u8], &[u8])> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i + 8 <= b.len() {
+            let size = u32::from_be_bytes(b[i..i + 4].try_into().unwrap()) as usize;
+            assert!(size >= 8 && i + size <= b.len(), "box size");
+            out.push((&b[i + 4..i + 8], &b[i + 8..i + size]));
+            i += size;
+        }
+        out
+    }
+    let find = |b: &'_ [u8], kind: &[u8]| -> Vec<Vec<u8>> {
+        children(b)
+            .into_iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, body)| body.to_vec())
+            .collect()
+    };
+    let mut sizes = Vec::new();
+    for meta in find(bytes, b"meta") {
+        // meta is a full box: 4 bytes of version and flags before its children.
+        for iprp in find(&meta[4..], b"iprp") {
+            for ipco in find(&iprp, b"ipco") {
+                for ispe in find(&ipco, b"ispe") {
+                    let be = |i: usize| u32::from_be_bytes(ispe[i..i + 4].try_into().unwrap());
+                    sizes.push((be(4), be(8)));
+                }
+            }
+        }
+    }
+    sizes
+}
+
+/// The output's size as its decoder (or, for AVIF, its container and AV1 header) reads it.
+fn output_dimensions(r: &Rendered) -> (u32, u32) {
+    if r.format == Format::Avif {
+        let info = avif_info(&r.bytes);
+        return (info.width, info.height);
+    }
+    decoded(r).dimensions()
+}
+
 fn decoded(r: &Rendered) -> image::RgbaImage {
     if r.format == Format::Jpeg {
         // libjpeg-turbo and jpeg-decoder read our optimised-Huffman JPEGs; zune-jpeg (the image
@@ -79,6 +165,7 @@ fn decoded(r: &Rendered) -> image::RgbaImage {
         Format::Png => image::ImageFormat::Png,
         Format::Webp => image::ImageFormat::WebP,
         Format::Gif => image::ImageFormat::Gif,
+        Format::Avif => panic!("no AV1 decoder in the tests: use avif_info"),
     };
     image::load_from_memory_with_format(&r.bytes, fmt)
         .unwrap_or_else(|e| panic!("{fmt:?} output does not decode: {e}"))
@@ -196,7 +283,7 @@ fn output_dimensions_for_every_fit_mode() {
         for format in Format::ALL {
             let out = run(&src, &ops, format);
             assert_eq!((out.width, out.height), expected, "{ops:?} {format:?}");
-            assert_eq!(decoded(&out).dimensions(), expected, "{ops:?} {format:?}");
+            assert_eq!(output_dimensions(&out), expected, "{ops:?} {format:?}");
         }
     }
 }
@@ -213,14 +300,23 @@ fn every_output_format_decodes_with_its_magic() {
             },
             format,
         );
+        let source_format = match format {
+            Format::Jpeg => SourceFormat::Jpeg,
+            Format::Png => SourceFormat::Png,
+            Format::Webp => SourceFormat::Webp,
+            Format::Gif => SourceFormat::Gif,
+            Format::Avif => {
+                // Not a source format: check the container instead of decoding.
+                let info = avif_info(&out.bytes);
+                assert_eq!((info.width, info.height), (60, 40));
+                assert_eq!(info.bit_depth, 8);
+                assert!(info.full_chroma && !info.alpha, "{info:?}");
+                continue;
+            }
+        };
         assert_eq!(
             crate::render::SourceFormat::sniff(&out.bytes).unwrap(),
-            match format {
-                Format::Jpeg => SourceFormat::Jpeg,
-                Format::Png => SourceFormat::Png,
-                Format::Webp => SourceFormat::Webp,
-                Format::Gif => SourceFormat::Gif,
-            }
+            source_format
         );
         let img = decoded(&out);
         assert_eq!(img.dimensions(), (60, 40));
@@ -326,6 +422,10 @@ fn alpha_is_flattened_for_jpeg_and_kept_for_png() {
     assert_eq!(img.get_pixel(5, 10).0[3], 0, "png keeps transparency");
     let img = decoded(&run(&src, &Ops::default(), Format::Webp));
     assert_eq!(img.get_pixel(5, 10).0[3], 0, "webp keeps transparency");
+    let avif = avif_info(&run(&src, &Ops::default(), Format::Avif).bytes);
+    assert!(avif.alpha, "avif keeps transparency");
+    let avif = avif_info(&run(&src, &ops, Format::Avif).bytes);
+    assert!(!avif.alpha, "a background flattens avif");
     let img = decoded(&run(&src, &ops, Format::Png));
     assert_eq!(
         img.get_pixel(5, 10).0,
@@ -492,4 +592,43 @@ fn animated_gif_frames_are_counted_and_limited() {
     };
     let r = render(&bytes, &Ops::default(), Format::Png, &strict, &never);
     assert!(matches!(r, Err(Error::TooLarge(_))));
+}
+
+#[test]
+fn avif_encodes_tiny_odd_and_transparent_images() {
+    // AV1 codes 8x8 blocks at least; sizes that are not multiples of it (and 1 px) must come
+    // out exactly, with and without alpha.
+    for (w, h) in [(1, 1), (1, 9), (9, 1), (3, 5), (17, 9), (65, 33)] {
+        let rgb = Pixels::new(w, h, 3, quadrants(w, h));
+        let info = avif_info(&encode(&rgb, Format::Avif, 80).unwrap());
+        assert_eq!((info.width, info.height), (w, h));
+        assert!(!info.alpha);
+        let rgba = Pixels::new(
+            w,
+            h,
+            4,
+            (0..w * h)
+                .flat_map(|i| [200, 10, 10, (i % 256) as u8])
+                .collect(),
+        );
+        let info = avif_info(&encode(&rgba, Format::Avif, 80).unwrap());
+        assert_eq!((info.width, info.height, info.alpha), (w, h, true));
+    }
+}
+
+#[test]
+fn avif_quality_trades_bytes() {
+    let (w, h) = (128, 96);
+    let mut seed = 7u32;
+    let data: Vec<u8> = (0..w * h * 3)
+        .map(|_| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (seed >> 16) as u8
+        })
+        .collect();
+    let img = Pixels::new(w, h, 3, data);
+    let sizes: Vec<usize> = [1, 30, 80, 100]
+        .map(|q| encode(&img, Format::Avif, q).unwrap().len())
+        .to_vec();
+    assert!(sizes.windows(2).all(|p| p[0] < p[1]), "{sizes:?}");
 }
