@@ -2,8 +2,10 @@
 //!
 //! The order is chosen for speed and memory. The header is read first and checked against the
 //! pixel limit; JPEG sources are decoded by the renderer's own decoder (`render::jpeg`) straight at
-//! a reduced DCT scale (1/2, 1/4, 1/8) when the output is much smaller, on the calling thread;
-//! the kept region is resized *in stored orientation* (the plan's
+//! a reduced DCT scale (1/2, 1/4, 1/8) when the output is much smaller, on the calling thread,
+//! into one plane per component when a resize follows: each plane is resized on its own grid
+//! (subsampled chroma is never upsampled at the source size) and only the output-sized result
+//! is converted to RGB. The kept region is resized *in stored orientation* (the plan's
 //! region is mapped back through the EXIF orientation), and only the small result is rotated.
 //! Metadata is never copied to the output. Callers pass a `cancelled` probe that the pipeline
 //! checks between stages, so a render over its time budget stops without the renderer
@@ -93,6 +95,49 @@ impl Pixels {
     }
 }
 
+/// A decoded source, before resizing: RGB(A) pixels, or a JPEG's component planes (see
+/// [`jpeg::decode_planes`]) for the resize to bring to the output size one by one.
+pub(crate) enum Decoded {
+    Pixels(Pixels),
+    Planes(jpeg::Planes),
+}
+
+impl Decoded {
+    /// The size of the grid regions are given in: the pixels, or the first plane (luma).
+    fn size(&self) -> (u32, u32) {
+        match self {
+            Decoded::Pixels(p) => (p.w, p.h),
+            Decoded::Planes(p) => (p.planes[0].w, p.planes[0].h),
+        }
+    }
+
+    /// Grid samples per stored source pixel, across and down.
+    fn scale(&self, stored: (f64, f64)) -> (f64, f64) {
+        match self {
+            Decoded::Pixels(p) => (f64::from(p.w) / stored.0, f64::from(p.h) / stored.1),
+            Decoded::Planes(p) => p.planes[0].scale,
+        }
+    }
+
+    /// The luminance of grid sample `i` (row-major), 0..=255.
+    fn luma(&self, i: usize) -> u32 {
+        let weigh =
+            |r: u8, g: u8, b: u8| (u32::from(r) * 54 + u32::from(g) * 183 + u32::from(b) * 19) >> 8;
+        match self {
+            Decoded::Pixels(p) => {
+                let c = usize::from(p.channels);
+                weigh(p.data[i * c], p.data[i * c + 1], p.data[i * c + 2])
+            }
+            Decoded::Planes(p) => match p.planes.as_slice() {
+                [r, g, b] if p.model == jpeg::ColorModel::Rgb && r.w == g.w && g.w == b.w => {
+                    weigh(r.data[i], g.data[i], b.data[i])
+                }
+                planes => u32::from(planes[0].data[i]),
+            },
+        }
+    }
+}
+
 /// What the header says, before decoding.
 #[derive(Debug, Clone, Copy)]
 pub struct Probe {
@@ -147,12 +192,10 @@ pub fn render(
 
     // Decode, at a reduced scale when the region shrinks enough.
     let scale = (f64::from(rw) / region.w).max(f64::from(rh) / region.h);
-    let pixels = decode(source, &probe, scale, limits)?;
+    let whole = region.w == stored.0 && region.h == stored.1;
+    let decoded = decode(source, &probe, scale, whole.then_some((rw, rh)), limits)?;
     check()?;
-    let (fx, fy) = (
-        f64::from(pixels.w) / stored.0,
-        f64::from(pixels.h) / stored.1,
-    );
+    let (fx, fy) = decoded.scale(stored);
     region = Rect {
         x: region.x * fx,
         y: region.y * fy,
@@ -160,11 +203,14 @@ pub fn render(
         h: region.h * fy,
     };
     if plan.smart {
-        region = smart_region(&pixels, region);
+        region = smart_region(&decoded, region);
     }
 
-    let resized = resize(&pixels, region, rw, rh)?;
-    drop(pixels);
+    let resized = match &decoded {
+        Decoded::Pixels(pixels) => resize(pixels, region, rw, rh)?,
+        Decoded::Planes(planes) => resize_planes(planes, region, rw, rh)?,
+    };
+    drop(decoded);
     check()?;
     let mut out = reorient(resized, orientation);
 
@@ -265,20 +311,28 @@ fn image_error(format: SourceFormat, e: image::ImageError) -> Error {
 }
 
 /// Decodes the whole source, at the smallest DCT scale that keeps at least `scale` of it
-/// (JPEG only; other formats decode at full size).
-fn decode(source: &[u8], probe: &Probe, scale: f64, limits: &Limits) -> Result<Pixels> {
+/// (JPEG only; other formats decode at full size). `whole` is the output size when the
+/// output shows the whole source: a JPEG decoded to exactly that size needs no resize and
+/// comes back as pixels, anything else as planes where the decoder can.
+fn decode(
+    source: &[u8],
+    probe: &Probe,
+    scale: f64,
+    whole: Option<(u32, u32)>,
+    limits: &Limits,
+) -> Result<Decoded> {
     match probe.format {
-        SourceFormat::Jpeg => decode_jpeg(source, probe, scale),
+        SourceFormat::Jpeg => decode_jpeg(source, probe, scale, whole),
         f => {
             let d = image_decoder(source, f, limits)?;
             let img = image::DynamicImage::from_decoder(d).map_err(|e| image_error(f, e))?;
-            Ok(if img.color().has_alpha() {
+            Ok(Decoded::Pixels(if img.color().has_alpha() {
                 let rgba = img.into_rgba8();
                 Pixels::new(rgba.width(), rgba.height(), 4, rgba.into_raw())
             } else {
                 let rgb = img.into_rgb8();
                 Pixels::new(rgb.width(), rgb.height(), 3, rgb.into_raw())
-            })
+            }))
         }
     }
 }
@@ -290,7 +344,12 @@ fn decode(source: &[u8], probe: &Probe, scale: f64, limits: &Limits) -> Result<P
 /// (bench/RESULTS.md).
 const DCT_MARGIN: f64 = 2.0;
 
-fn decode_jpeg(source: &[u8], probe: &Probe, scale: f64) -> Result<Pixels> {
+fn decode_jpeg(
+    source: &[u8],
+    probe: &Probe,
+    scale: f64,
+    whole: Option<(u32, u32)>,
+) -> Result<Decoded> {
     let f = SourceFormat::Jpeg;
     // The smallest DCT scale whose result still covers the output at `scale` × `margin`.
     let eighths = |margin: f64| {
@@ -307,12 +366,18 @@ fn decode_jpeg(source: &[u8], probe: &Probe, scale: f64) -> Result<Pixels> {
     // is ten times faster than decoding every scan, which is what the margin would cost.
     if eighths(1.0) == 1 && jpeg::is_progressive(source) {
         if let Some(pixels) = jpeg::decode(source, 1) {
-            return Ok(pixels);
+            return Ok(Decoded::Pixels(pixels));
         }
     }
     let eighths = eighths(DCT_MARGIN);
-    if let Some(pixels) = jpeg::decode(source, eighths) {
-        return Ok(pixels);
+    let side = |s: u32| (s as usize * eighths).div_ceil(8) as u32;
+    if whole == Some((side(probe.width), side(probe.height))) {
+        // Decoded at the output size: chroma upsampled in the transform, no resize.
+        if let Some(pixels) = jpeg::decode(source, eighths) {
+            return Ok(Decoded::Pixels(pixels));
+        }
+    } else if let Some(decoded) = jpeg::decode_planes(source, eighths) {
+        return Ok(decoded);
     }
     // Everything the fast decoder leaves (progressive above 1/8, CMYK, damaged files...).
     let mut d = jpeg_decoder::Decoder::new(Cursor::new(source));
@@ -346,7 +411,7 @@ fn decode_jpeg(source: &[u8], probe: &Probe, scale: f64) -> Result<Pixels> {
     if rgb.len() != n * 3 {
         return Err(undecodable(f, "pixel data has the wrong length"));
     }
-    Ok(Pixels::new(w, h, 3, rgb))
+    Ok(Decoded::Pixels(Pixels::new(w, h, 3, rgb)))
 }
 
 /// Resizes `region` of `src` to `w`×`h` with Lanczos3 (SIMD), premultiplying alpha.
@@ -358,21 +423,89 @@ fn resize(src: &Pixels, region: Rect, w: u32, h: u32) -> Result<Pixels> {
     if full && (w, h) == (src.w, src.h) {
         return Ok(src.clone());
     }
-    let src_img = fr::images::ImageRef::new(src.w, src.h, &src.data, src.pixel_type())
+    let mut resizer = fr::Resizer::new();
+    let data = resize_samples(
+        &mut resizer,
+        &src.data,
+        (src.w, src.h),
+        src.pixel_type(),
+        region,
+        (w, h),
+    )?;
+    Ok(Pixels::new(w, h, src.channels, data))
+}
+
+/// Resizes each plane's part of `region` (given on the first plane's grid) to `w`×`h`, then
+/// converts to RGB: the colour conversion runs at the output size, and subsampled chroma is
+/// resized from its own grid, never upsampled first.
+fn resize_planes(src: &jpeg::Planes, region: Rect, w: u32, h: u32) -> Result<Pixels> {
+    let first = src.planes[0].scale;
+    let mut resizer = fr::Resizer::new();
+    let mut planes = Vec::with_capacity(src.planes.len());
+    for p in &src.planes {
+        let (kx, ky) = (p.scale.0 / first.0, p.scale.1 / first.1);
+        let r = Rect {
+            x: region.x * kx,
+            y: region.y * ky,
+            w: region.w * kx,
+            h: region.h * ky,
+        };
+        let size = (p.w, p.h);
+        planes.push(resize_samples(
+            &mut resizer,
+            &p.data,
+            size,
+            fr::PixelType::U8,
+            r,
+            (w, h),
+        )?);
+    }
+    let n = w as usize;
+    let mut rgb = vec![0u8; n * h as usize * 3];
+    for (i, out) in rgb.chunks_exact_mut(n * 3).enumerate() {
+        let row = |c: usize| &planes[c][i * n..(i + 1) * n];
+        match (src.model, planes.len()) {
+            (jpeg::ColorModel::YCbCr, 3) => jpeg::ycc_to_rgb(row(0), row(1), row(2), out),
+            (jpeg::ColorModel::Rgb, 3) => {
+                for (x, o) in out.chunks_exact_mut(3).enumerate() {
+                    o.copy_from_slice(&[row(0)[x], row(1)[x], row(2)[x]]);
+                }
+            }
+            _ => {
+                for (o, &l) in out.chunks_exact_mut(3).zip(row(0)) {
+                    o.fill(l);
+                }
+            }
+        }
+    }
+    Ok(Pixels::new(w, h, 3, rgb))
+}
+
+/// Resizes `region` of the `size` image of `kind` samples in `data` to `out`, with Lanczos3.
+fn resize_samples(
+    resizer: &mut fr::Resizer,
+    data: &[u8],
+    size: (u32, u32),
+    kind: fr::PixelType,
+    region: Rect,
+    out: (u32, u32),
+) -> Result<Vec<u8>> {
+    let src = fr::images::ImageRef::new(size.0, size.1, data, kind)
         .map_err(|e| Error::Internal(format!("resize source: {e}")))?;
-    let mut dst = fr::images::Image::new(w, h, src.pixel_type());
+    let mut dst = fr::images::Image::new(out.0, out.1, kind);
     // Clamp against float drift so the crop box never leaves the image.
-    let x = region.x.clamp(0.0, f64::from(src.w));
-    let y = region.y.clamp(0.0, f64::from(src.h));
-    let rw = region.w.min(f64::from(src.w) - x).max(f64::MIN_POSITIVE);
-    let rh = region.h.min(f64::from(src.h) - y).max(f64::MIN_POSITIVE);
+    let (sw, sh) = (f64::from(size.0), f64::from(size.1));
+    let x = region.x.clamp(0.0, sw);
+    let y = region.y.clamp(0.0, sh);
+    let rw = region.w.min(sw - x).max(f64::MIN_POSITIVE);
+    let rh = region.h.min(sh - y).max(f64::MIN_POSITIVE);
     let options = fr::ResizeOptions::new()
         .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3))
         .crop(x, y, rw, rh);
-    fr::Resizer::new()
-        .resize(&src_img, &mut dst, &options)
+    resizer
+        .resize(&src, &mut dst, &options)
         .map_err(|e| Error::Internal(format!("resize: {e}")))?;
-    Ok(Pixels::new(w, h, src.channels, dst.into_vec()))
+    Ok(dst.into_vec())
 }
 
 /// Applies a dihedral transform to (small, already resized) pixels.
@@ -501,30 +634,31 @@ fn with_buffer(img: Pixels, f: impl FnOnce(Buf) -> Buf) -> Pixels {
 
 /// Slides the region along its free axis to the position whose luminance histogram has the
 /// highest entropy: the busiest part of the picture, usually the subject.
-fn smart_region(img: &Pixels, region: Rect) -> Rect {
-    let horizontal = region.w < f64::from(img.w) - 0.5;
-    let vertical = region.h < f64::from(img.h) - 0.5;
+fn smart_region(img: &Decoded, region: Rect) -> Rect {
+    let (w, h) = img.size();
+    let horizontal = region.w < f64::from(w) - 0.5;
+    let vertical = region.h < f64::from(h) - 0.5;
     if !horizontal && !vertical {
         return region;
     }
     // Work on a coarse luminance grid of at most 128 cells along the free axis.
-    let len = if horizontal { img.w } else { img.h } as usize;
+    let len = if horizontal { w } else { h } as usize;
     let cells = len.min(128);
     let bins = 32usize;
     let mut hist = vec![0u32; cells * bins];
-    let c = img.channels as usize;
-    let step = (img.w as usize * img.h as usize / 65_536).max(1);
-    for (i, p) in img.data.chunks_exact(c).enumerate().step_by(step) {
-        let (x, y) = (i % img.w as usize, i / img.w as usize);
+    let (w, h) = (w as usize, h as usize);
+    let step = (w * h / 65_536).max(1);
+    for i in (0..w * h).step_by(step) {
+        let (x, y) = (i % w, i / w);
         let along = if horizontal { x } else { y };
         let cell = along * cells / len;
-        let luma = (u32::from(p[0]) * 54 + u32::from(p[1]) * 183 + u32::from(p[2]) * 19) >> 8;
+        let luma = img.luma(i);
         hist[cell * bins + (luma as usize * bins / 256)] += 1;
     }
     let (window_len, total_len) = if horizontal {
-        (region.w, f64::from(img.w))
+        (region.w, w as f64)
     } else {
-        (region.h, f64::from(img.h))
+        (region.h, h as f64)
     };
     let window = ((window_len / total_len * cells as f64).round() as usize).clamp(1, cells);
     let mut best = (f64::MIN, 0usize);

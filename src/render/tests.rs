@@ -543,8 +543,8 @@ fn large_jpeg_is_decoded_at_reduced_scale() {
     let (w, h) = (2400, 1600);
     let src = jpeg(w, h, &quadrants(w, h), None);
     let probe = probe(&src, &Limits::default()).unwrap();
-    let pixels = decode(&src, &probe, 150.0 / 2400.0, &Limits::default()).unwrap();
-    assert_eq!((pixels.w, pixels.h), (300, 200));
+    let source = decode(&src, &probe, 150.0 / 2400.0, None, &Limits::default()).unwrap();
+    assert_eq!(source.size(), (300, 200));
     let img = decoded(&run(
         &src,
         &Ops {
@@ -556,6 +556,78 @@ fn large_jpeg_is_decoded_at_reduced_scale() {
     assert_eq!(img.dimensions(), (150, 100));
     assert!(near(rgb_at(&img, 10, 10), RED));
     assert!(near(rgb_at(&img, 140, 90), YELLOW));
+}
+
+/// Resizing a JPEG's planes (chroma from its own grid, colour-converted at the output size)
+/// gives what resizing its RGB decode gives, up to rounding and the chroma filter, for every
+/// sampling, at every scale, cropped or not, shrunk or enlarged; and on installed photographs.
+#[test]
+fn planes_resize_like_rgb_pixels() {
+    use jpeg_encoder::SamplingFactor as S;
+    let card = |s| jpeg::test_card(333, 517, s, 0);
+    let mut sources: Vec<(String, Vec<u8>)> = [S::R_4_4_4, S::R_4_2_2, S::R_4_2_0, S::R_4_4_0]
+        .into_iter()
+        .map(|s| (format!("{s:?}"), card(s)))
+        .collect();
+    let mut grey = Vec::new();
+    let luma: Vec<u8> = (0..200u32 * 150)
+        .map(|i| (i % 200 + i / 200) as u8)
+        .collect();
+    jpeg_encoder::Encoder::new(&mut grey, 90)
+        .encode(&luma, 200, 150, jpeg_encoder::ColorType::Luma)
+        .unwrap();
+    sources.push(("grey".into(), grey));
+    sources.extend(jpeg::installed_photographs(false).into_iter().take(2));
+    sources.extend(jpeg::installed_photographs(true).into_iter().take(1));
+    for (name, src) in &sources {
+        for eighths in [8, 4, 2] {
+            let px = jpeg::decode(src, eighths).unwrap();
+            let Some(Decoded::Planes(planes)) = jpeg::decode_planes(src, eighths) else {
+                panic!("{name} {eighths}/8: no planes");
+            };
+            assert_eq!(Decoded::Planes(planes).size(), (px.w, px.h), "{name}");
+            let Some(Decoded::Planes(planes)) = jpeg::decode_planes(src, eighths) else {
+                unreachable!()
+            };
+            let (w, h) = (f64::from(px.w), f64::from(px.h));
+            let whole = Rect {
+                x: 0.0,
+                y: 0.0,
+                w,
+                h,
+            };
+            let off_centre = Rect {
+                x: w * 0.3,
+                y: h * 0.1,
+                w: w * 0.5,
+                h: h * 0.6,
+            };
+            let mut cases = vec![
+                ("shrunk", whole, (px.w * 10 / 37, px.h * 10 / 37)),
+                ("cropped", off_centre, (px.w / 3, px.h / 2)),
+            ];
+            if px.w < 1000 {
+                cases.push(("enlarged", off_centre, (px.w * 3 / 4, px.h)));
+            }
+            for (case, region, (ow, oh)) in cases {
+                let (ow, oh) = (ow.max(1), oh.max(1));
+                let a = resize(&px, region, ow, oh).unwrap();
+                let b = resize_planes(&planes, region, ow, oh).unwrap();
+                assert_eq!((b.w, b.h, b.channels), (ow, oh, 3));
+                let diff = a
+                    .data
+                    .iter()
+                    .zip(&b.data)
+                    .map(|(&a, &b)| f64::from(a.abs_diff(b)))
+                    .sum::<f64>()
+                    / a.data.len() as f64;
+                assert!(
+                    diff < 1.0,
+                    "{name} {eighths}/8 {case}: mean difference {diff:.2}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -8,9 +8,13 @@
 //!
 //! - [`scaled`]: baseline (sequential, Huffman-coded) frames at 8/8, 4/8, 2/8 or 1/8 scale.
 //!   Every coefficient is still entropy-decoded (the format gives no way around that), but
-//!   coefficients outside the kept corner are skipped without dequantising or storing them,
-//!   subsampled chroma is evaluated directly at the luma grid (no separate upsampling pass),
-//!   and pixels are produced one MCU row at a time, so memory is the output plus a strip.
+//!   coefficients outside the kept corner are skipped without dequantising or storing them.
+//!   Two output layouts: [`decode`] evaluates subsampled chroma directly at the luma grid (no
+//!   separate upsampling pass) and colour-converts one MCU row at a time, so memory is the
+//!   output plus a strip; [`decode_planes`], for a caller that resizes next, keeps each
+//!   component on its own grid (4:2:0 chroma at a quarter of the luma samples, with a
+//!   quarter of the transform work) and leaves upsampling and colour conversion to happen
+//!   after the resize, at the output size.
 //! - [`progressive`]: progressive frames at 2/8 scale and up: every scan into a store of
 //!   quantised coefficients, then the same scaled transform and strips as a baseline file.
 //! - [`dc`]: progressive frames at 1/8 scale, from the DC scans alone (the AC scans are
@@ -24,12 +28,55 @@ mod dc;
 mod progressive;
 mod scaled;
 
-use super::Pixels;
+/// A test card, encoded with the given sampling and restart interval (for the renderer's tests).
+#[cfg(test)]
+pub(crate) use scaled::tests::encode as test_card;
+
+use super::{Decoded, Pixels};
 
 /// Decodes `data` at `eighths`/8 of its size (1, 2, 4 or 8): the result is
 /// `ceil(width × eighths / 8)` × `ceil(height × eighths / 8)` RGB pixels. `None` when the file
 /// is not one this decoder handles (see the module documentation).
 pub(crate) fn decode(data: &[u8], eighths: usize) -> Option<Pixels> {
+    match decode_as(data, eighths, Layout::Rgb)? {
+        Decoded::Pixels(p) => Some(p),
+        Decoded::Planes(_) => None,
+    }
+}
+
+/// [`decode`] for a caller that resizes next: each component stays on its own sampling grid
+/// (subsampled chroma is neither upsampled nor colour-converted here), as [`Planes`]. At 1/8
+/// scale a progressive file still comes back as RGB pixels from its DC scans.
+pub(crate) fn decode_planes(data: &[u8], eighths: usize) -> Option<Decoded> {
+    decode_as(data, eighths, Layout::Planes)
+}
+
+/// How [`scaled::Canvas`] hands over the samples.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// Every component upsampled to the largest grid and colour-converted, one MCU row at a
+    /// time, into RGB [`Pixels`].
+    Rgb,
+    /// Each component as its own plane, for a resize that works on planes.
+    Planes,
+}
+
+/// A decoded image as one plane per component, each at its own sampling grid.
+pub(crate) struct Planes {
+    pub(crate) model: ColorModel,
+    pub(crate) planes: Vec<Plane>,
+}
+
+/// One component's samples, `w` a row, covering the whole image (no padding).
+pub(crate) struct Plane {
+    pub(crate) w: u32,
+    pub(crate) h: u32,
+    pub(crate) data: Vec<u8>,
+    /// Samples per source pixel across and down (1/2 for 4:2:0 chroma at 8/8 scale).
+    pub(crate) scale: (f64, f64),
+}
+
+fn decode_as(data: &[u8], eighths: usize, layout: Layout) -> Option<Decoded> {
     if !matches!(eighths, 1 | 2 | 4 | 8) || data.get(..2)? != [0xFF, 0xD8] {
         return None;
     }
@@ -76,7 +123,7 @@ pub(crate) fn decode(data: &[u8], eighths: usize) -> Option<Pixels> {
             0xDA => {
                 let f = frame.as_mut()?;
                 if !f.progressive {
-                    return scaled::decode(data, pos, seg, f, &tables, eighths);
+                    return scaled::decode(data, pos, seg, f, &tables, eighths, layout);
                 }
                 if eighths > 1 {
                     pos = progressive::scan(data, pos, seg, f, &tables)?;
@@ -96,14 +143,14 @@ pub(crate) fn decode(data: &[u8], eighths: usize) -> Option<Pixels> {
         return None;
     }
     if eighths == 1 {
-        return dc::finish(&f, &tables);
+        return dc::finish(&f, &tables).map(Decoded::Pixels);
     }
     // A file cut short would come out with its later scans missing: leave it to the general
     // decoder.
     if !complete {
         return None;
     }
-    progressive::finish(&f, &tables, eighths)
+    progressive::finish(&f, &tables, eighths, layout)
 }
 
 /// Whether the frame header of `data` says progressive (SOF2). Reads headers only.
@@ -130,8 +177,8 @@ pub(crate) fn is_progressive(data: &[u8]) -> bool {
 }
 
 /// How the three components of a frame are to be read.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ColorModel {
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ColorModel {
     Grey,
     YCbCr,
     Rgb,
@@ -218,6 +265,9 @@ const FAST_BITS: u32 = 9;
 struct Huffman {
     /// Indexed by the next `FAST_BITS` bits: `length << 8 | symbol`, or 0 for a longer code.
     fast: [u16; 1 << FAST_BITS],
+    /// For AC tables, indexed the same way: when a code and the magnitude bits that follow it
+    /// both fit in `FAST_BITS`, `value << 16 | run << 8 | bits used`; otherwise 0.
+    fast_ac: [i32; 1 << FAST_BITS],
     /// For each code length 1..=16: the largest code of that length (-1 if none).
     max_code: [i32; 17],
     /// For each code length: index into `values` of its first code, minus that code.
@@ -229,6 +279,7 @@ impl Huffman {
     fn new(counts: &[u8; 16], values: &[u8]) -> Option<Huffman> {
         let mut h = Huffman {
             fast: [0; 1 << FAST_BITS],
+            fast_ac: [0; 1 << FAST_BITS],
             max_code: [-1; 17],
             offset: [0; 17],
             values: values.to_vec(),
@@ -255,7 +306,31 @@ impl Huffman {
             }
             code <<= 1;
         }
+        for (i, &entry) in h.fast.iter().enumerate() {
+            let (len, symbol) = (u32::from(entry >> 8), entry as u8);
+            let (run, size) = (i32::from(symbol >> 4), u32::from(symbol & 15));
+            if entry == 0 || size == 0 || len + size > FAST_BITS {
+                continue;
+            }
+            let magnitude = (i as i32 >> (FAST_BITS - len - size)) & ((1 << size) - 1);
+            let value = extend(magnitude, size);
+            h.fast_ac[i] = value << 16 | run << 8 | (len + size) as i32;
+        }
         (index as usize == values.len()).then_some(h)
+    }
+
+    /// Decodes one AC symbol and the magnitude after it: (run of zeros, value), with value 0
+    /// for the end-of-block and zero-run (size 0) symbols, whose run is then the symbol's.
+    /// The reader must hold at least 32 bits.
+    #[inline(always)]
+    fn decode_ac(&self, bits: &mut Bits) -> Option<(usize, i32)> {
+        let fast = self.fast_ac[bits.peek(FAST_BITS) as usize];
+        if fast != 0 {
+            bits.consume((fast & 0xFF) as u32);
+            return Some((((fast >> 8) & 0xFF) as usize, fast >> 16));
+        }
+        let rs = self.decode(bits)?;
+        Some((usize::from(rs >> 4), bits.receive_extend(rs & 15)))
     }
 
     /// Decodes one symbol. The reader must hold at least 16 bits (see [`Bits::refill`]).
@@ -277,6 +352,16 @@ impl Huffman {
             }
         }
         None
+    }
+}
+
+/// JPEG's EXTEND: the `size`-bit magnitude `v` (1..=15 bits) as a signed value.
+#[inline(always)]
+fn extend(v: i32, size: u32) -> i32 {
+    if v < 1 << (size - 1) {
+        v - (1 << size) + 1
+    } else {
+        v
     }
 }
 
@@ -390,11 +475,7 @@ impl<'a> Bits<'a> {
         }
         let v = self.peek(u32::from(size)) as i32;
         self.consume(u32::from(size));
-        if v < 1 << (size - 1) {
-            v - (1 << size) + 1
-        } else {
-            v
-        }
+        extend(v, u32::from(size))
     }
 
     /// True when bits fed past a marker or the end of the data were used: the scan was cut
@@ -522,7 +603,7 @@ impl Frame {
 
 /// Converts one row of JPEG YCbCr samples to RGB (JFIF's full-range BT.601 matrix, in 16-bit
 /// fixed point as libjpeg does it).
-fn ycc_to_rgb(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
+pub(crate) fn ycc_to_rgb(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
     const ONE_HALF: i32 = 1 << 15;
     for (((o, &y), &cb), &cr) in out.chunks_exact_mut(3).zip(y).zip(cb).zip(cr) {
         let (y, cb, cr) = (i32::from(y), i32::from(cb) - 128, i32::from(cr) - 128);
@@ -538,7 +619,7 @@ fn ycc_to_rgb(y: &[u8], cb: &[u8], cr: &[u8], out: &mut [u8]) {
 /// The installed wallpaper photographs (tests/photos.rs requires them in CI) that are
 /// progressive JPEGs (`true`) or baseline ones (`false`), as (name, bytes).
 #[cfg(test)]
-fn installed_photographs(progressive: bool) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn installed_photographs(progressive: bool) -> Vec<(String, Vec<u8>)> {
     let Ok(dir) = std::fs::read_dir("/usr/share/backgrounds") else {
         return Vec::new();
     };

@@ -7,7 +7,7 @@
 //! strip-by-strip colour conversion as a baseline file ([`super::scaled::Canvas`]).
 
 use super::scaled::Canvas;
-use super::{Bits, Frame, Huffman, Pixels, Tables};
+use super::{Bits, Decoded, Frame, Huffman, Layout, Tables};
 
 /// Reads the next Huffman symbol, topping the reader up first.
 #[inline(always)]
@@ -167,9 +167,11 @@ fn decode_block(
         }
         let mut k = ss;
         while k <= se {
-            let rs = symbol(bits, table)?;
-            let (run, size) = (usize::from(rs >> 4), rs & 15);
-            if size == 0 {
+            if bits.count < 32 {
+                bits.refill();
+            }
+            let (run, value) = table.decode_ac(bits)?;
+            if value == 0 {
                 if run < 15 {
                     *eobrun = (1 << run) - 1 + bits.bits(run as u8);
                     break;
@@ -181,10 +183,7 @@ fn decode_block(
             if k > se {
                 return None;
             }
-            if bits.count < 16 {
-                bits.refill();
-            }
-            block[k] = (bits.receive_extend(size) << al) as i16;
+            block[k] = (value << al) as i16;
             k += 1;
         }
         return Some(());
@@ -244,9 +243,13 @@ fn decode_block(
 }
 
 /// The image at `eighths`/8 scale from the coefficients gathered by [`scan`].
-pub(super) fn finish(frame: &Frame, tables: &Tables, eighths: usize) -> Option<Pixels> {
-    let mut canvas = Canvas::new(frame, tables, eighths)?;
-    let stride = canvas.stride;
+pub(super) fn finish(
+    frame: &Frame,
+    tables: &Tables,
+    eighths: usize,
+    layout: Layout,
+) -> Option<Decoded> {
+    let mut canvas = Canvas::new(frame, tables, eighths, layout)?;
     let mut coef = [0.0f32; 64];
     for my in 0..frame.mcuy {
         for (c, comp) in frame.comps.iter().enumerate() {
@@ -254,9 +257,9 @@ pub(super) fn finish(frame: &Frame, tables: &Tables, eighths: usize) -> Option<P
                 for mx in 0..frame.mcux {
                     for x in 0..comp.h {
                         let b = ((my * comp.v + y) * comp.bw + mx * comp.h + x) * 64;
-                        let at = canvas.at(c, mx, x, y);
+                        let at = canvas.at(c, my, mx, x, y);
                         let stored = comp.coefs.get(b..b + 64)?;
-                        canvas.samplers[c].emit_stored(stored, &mut coef, at, stride);
+                        canvas.samplers[c].emit_stored(stored, &mut coef, at);
                     }
                 }
             }

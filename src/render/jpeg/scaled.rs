@@ -9,7 +9,7 @@
 //! The sums run in `f32` with the level shift and rounding folded in, and skip the rows and
 //! columns of coefficients that are zero, which in photographs is most of them.
 
-use super::{Bits, ColorModel, Frame, Huffman, Pixels, Tables};
+use super::{Bits, ColorModel, Decoded, Frame, Huffman, Layout, Pixels, Plane, Planes, Tables};
 
 /// The natural (row-major) index of each zigzag position.
 const ZIGZAG: [u8; 64] = [
@@ -43,7 +43,7 @@ fn basis(n: usize) -> Vec<f32> {
     b
 }
 
-/// One component's output side: its sampling grid and the samples of the current MCU row.
+/// One component's output side: its sampling grid and where its samples go.
 pub(super) struct Sampler {
     /// Blocks per MCU across and down.
     pub(super) h: usize,
@@ -59,33 +59,51 @@ pub(super) struct Sampler {
     quant: [f32; 64],
     bx: Vec<f32>,
     by: Vec<f32>,
-    /// Samples of the current MCU row, [`Canvas::stride`] wide.
-    strip: Vec<u8>,
+    /// Samples, `stride` apart: the current MCU row ([`Layout::Rgb`]) or the whole plane
+    /// ([`Layout::Planes`]).
+    buf: Vec<u8>,
+    stride: usize,
 }
 
-/// The output image, assembled one MCU row (strip) at a time from every component's samples.
+/// The output image, assembled from every component's samples: colour-converted one MCU row
+/// (strip) at a time into RGB, or kept as one plane per component.
 pub(super) struct Canvas {
     pub(super) samplers: Vec<Sampler>,
     model: ColorModel,
-    pub(super) stride: usize,
+    layout: Layout,
     strip_rows: usize,
+    /// Output size (of the largest component's grid).
     width: usize,
     height: usize,
+    frame_size: (usize, usize),
+    hmax: usize,
+    vmax: usize,
+    eighths: usize,
+    /// RGB output ([`Layout::Rgb`] only).
     out: Vec<u8>,
 }
 
 impl Canvas {
     /// `None` for sampling factors that do not divide the largest ones, or a zero quantiser.
-    pub(super) fn new(frame: &Frame, tables: &Tables, eighths: usize) -> Option<Canvas> {
+    pub(super) fn new(
+        frame: &Frame,
+        tables: &Tables,
+        eighths: usize,
+        layout: Layout,
+    ) -> Option<Canvas> {
         let (hmax, vmax) = (frame.hmax, frame.vmax);
-        let stride = frame.mcux * hmax * eighths;
         let strip_rows = vmax * eighths;
         let mut samplers = Vec::with_capacity(frame.comps.len());
         for comp in &frame.comps {
             if hmax % comp.h != 0 || vmax % comp.v != 0 {
                 return None;
             }
-            let (nx, ny) = (eighths * hmax / comp.h, eighths * vmax / comp.v);
+            // Interleaved output puts every component on the largest grid; planes keep
+            // each component's own grid.
+            let (nx, ny) = match layout {
+                Layout::Rgb => (eighths * hmax / comp.h, eighths * vmax / comp.v),
+                Layout::Planes => (eighths, eighths),
+            };
             let mut keep = [SKIP; 64];
             for (k, &z) in ZIGZAG.iter().enumerate() {
                 let (row, col) = (usize::from(z) / 8, usize::from(z) % 8);
@@ -97,6 +115,11 @@ impl Canvas {
             if q.contains(&0) {
                 return None;
             }
+            let stride = frame.mcux * comp.h * nx;
+            let rows = match layout {
+                Layout::Rgb => strip_rows,
+                Layout::Planes => frame.mcuy * comp.v * ny,
+            };
             samplers.push(Sampler {
                 h: comp.h,
                 v: comp.v,
@@ -107,37 +130,58 @@ impl Canvas {
                 quant: q.map(f32::from),
                 bx: basis(nx),
                 by: basis(ny),
-                strip: vec![0; stride * strip_rows],
+                buf: vec![0; stride * rows],
+                stride,
             });
         }
         let (width, height) = (
             (frame.width * eighths).div_ceil(8),
             (frame.height * eighths).div_ceil(8),
         );
+        let out = match layout {
+            Layout::Rgb => vec![0u8; width * height * 3],
+            Layout::Planes => Vec::new(),
+        };
         Some(Canvas {
             samplers,
             model: tables.color_model(frame),
-            stride,
+            layout,
             strip_rows,
             width,
             height,
-            out: vec![0u8; width * height * 3],
+            frame_size: (frame.width, frame.height),
+            hmax,
+            vmax,
+            eighths,
+            out,
         })
     }
 
-    /// Where in its strip block (`x`, `y`) of MCU column `mx` of component `c` goes.
-    pub(super) fn at(&self, c: usize, mx: usize, x: usize, y: usize) -> usize {
+    /// Where block (`x`, `y`) of MCU (`mx`, `my`) of component `c` goes in its sampler's buffer.
+    #[inline]
+    pub(super) fn at(&self, c: usize, my: usize, mx: usize, x: usize, y: usize) -> usize {
         let s = &self.samplers[c];
-        y * s.ny * self.stride + (mx * s.h + x) * s.nx
+        let row = match self.layout {
+            Layout::Rgb => y * s.ny,
+            Layout::Planes => (my * s.v + y) * s.ny,
+        };
+        row * s.stride + (mx * s.h + x) * s.nx
     }
 
-    /// Colour-converts the finished strip of MCU row `my` into the output.
+    /// Colour-converts the finished strip of MCU row `my` into the output (RGB layout; planes
+    /// are already in place).
     pub(super) fn flush(&mut self, my: usize) {
-        let (stride, w) = (self.stride, self.width);
+        if self.layout == Layout::Planes {
+            return;
+        }
+        let w = self.width;
         let first = my * self.strip_rows;
         let rows = self.strip_rows.min(self.height.saturating_sub(first));
         for r in 0..rows {
-            let line = |c: usize| &self.samplers[c].strip[r * stride..r * stride + w];
+            let line = |c: usize| {
+                let s = &self.samplers[c];
+                &s.buf[r * s.stride..r * s.stride + w]
+            };
             let dst = &mut self.out[(first + r) * w * 3..(first + r + 1) * w * 3];
             match self.model {
                 ColorModel::Grey => {
@@ -160,8 +204,42 @@ impl Canvas {
         }
     }
 
-    pub(super) fn finish(self) -> Pixels {
-        Pixels::new(self.width as u32, self.height as u32, 3, self.out)
+    pub(super) fn finish(self) -> Decoded {
+        if self.layout == Layout::Rgb {
+            let px = Pixels::new(self.width as u32, self.height as u32, 3, self.out);
+            return Decoded::Pixels(px);
+        }
+        let (fw, fh) = self.frame_size;
+        let planes = self
+            .samplers
+            .into_iter()
+            .map(|s| {
+                // The samples that hold the image; the rest of the last MCUs is padding.
+                let (sx, sy) = (s.h * self.eighths, s.v * self.eighths);
+                let w = (fw * sx).div_ceil(8 * self.hmax).min(s.stride);
+                let h = (fh * sy).div_ceil(8 * self.vmax);
+                let mut data = s.buf;
+                if w < s.stride {
+                    for row in 1..h {
+                        data.copy_within(row * s.stride..row * s.stride + w, row * w);
+                    }
+                }
+                data.truncate(w * h);
+                Plane {
+                    w: w as u32,
+                    h: h as u32,
+                    data,
+                    scale: (
+                        sx as f64 / (8 * self.hmax) as f64,
+                        sy as f64 / (8 * self.vmax) as f64,
+                    ),
+                }
+            })
+            .collect();
+        Decoded::Planes(Planes {
+            model: self.model,
+            planes,
+        })
     }
 }
 
@@ -170,8 +248,9 @@ impl Sampler {
     /// `coef`, non-zero only in the first `rows` rows and `cols` columns, at `at`; then clears
     /// `coef` again.
     #[inline]
-    fn emit(&mut self, coef: &mut [f32; 64], rows: usize, cols: usize, at: usize, stride: usize) {
-        if let Some(out) = self.strip.get_mut(at..) {
+    fn emit(&mut self, coef: &mut [f32; 64], rows: usize, cols: usize, at: usize) {
+        let stride = self.stride;
+        if let Some(out) = self.buf.get_mut(at..) {
             idct(
                 coef, rows, cols, &self.bx, self.nx, &self.by, self.ny, out, stride,
             );
@@ -183,13 +262,7 @@ impl Sampler {
 
     /// [`Sampler::emit`] for a block of quantised coefficients in zigzag order, as a
     /// progressive decode stores them. `coef` is all zeros on entry and on return.
-    pub(super) fn emit_stored(
-        &mut self,
-        stored: &[i16],
-        coef: &mut [f32; 64],
-        at: usize,
-        stride: usize,
-    ) {
+    pub(super) fn emit_stored(&mut self, stored: &[i16], coef: &mut [f32; 64], at: usize) {
         let (mut rows, mut cols) = (1, 1);
         for &k in &self.kept {
             let k = usize::from(k);
@@ -201,7 +274,7 @@ impl Sampler {
                 cols = cols.max(usize::from(z) % 8 + 1);
             }
         }
-        self.emit(coef, rows, cols, at, stride);
+        self.emit(coef, rows, cols, at);
     }
 }
 
@@ -221,7 +294,8 @@ pub(super) fn decode(
     frame: &Frame,
     tables: &Tables,
     eighths: usize,
-) -> Option<Pixels> {
+    layout: Layout,
+) -> Option<Decoded> {
     let ns = usize::from(*header.first()?);
     let rest = header.get(1 + ns * 2..4 + ns * 2)?;
     // One scan with every component, in frame order, all 64 coefficients, no approximation.
@@ -240,8 +314,7 @@ pub(super) fn decode(
             pred: 0,
         });
     }
-    let mut canvas = Canvas::new(frame, tables, eighths)?;
-    let stride = canvas.stride;
+    let mut canvas = Canvas::new(frame, tables, eighths, layout)?;
     let mut bits = Bits::new(data, pos);
     let mut coef = [0.0f32; 64];
     let restart_interval = tables.restart_interval;
@@ -262,9 +335,9 @@ pub(super) fn decode(
                 let (h, v) = (canvas.samplers[c].h, canvas.samplers[c].v);
                 for y in 0..v {
                     for x in 0..h {
-                        let at = canvas.at(c, mx, x, y);
+                        let at = canvas.at(c, my, mx, x, y);
                         let sampler = &mut canvas.samplers[c];
-                        ch.block(&mut bits, sampler, &mut coef, at, stride)?;
+                        ch.block(&mut bits, sampler, &mut coef, at)?;
                     }
                 }
             }
@@ -288,7 +361,6 @@ impl Channel<'_> {
         s: &mut Sampler,
         coef: &mut [f32; 64],
         at: usize,
-        stride: usize,
     ) -> Option<()> {
         bits.refill();
         let size = self.dc.decode(bits)?;
@@ -304,9 +376,8 @@ impl Channel<'_> {
             if bits.count < 32 {
                 bits.refill();
             }
-            let rs = self.ac.decode(bits)?;
-            let (run, size) = (usize::from(rs >> 4), rs & 15);
-            if size == 0 {
+            let (run, value) = self.ac.decode_ac(bits)?;
+            if value == 0 {
                 if run != 15 {
                     break; // end of block
                 }
@@ -315,17 +386,14 @@ impl Channel<'_> {
             }
             k += run;
             let z = *s.keep.get(k)?;
-            if z == SKIP {
-                bits.consume(u32::from(size));
-            } else {
-                let value = bits.receive_extend(size);
+            if z != SKIP {
                 coef[usize::from(z)] = value as f32 * s.quant[k];
                 rows = rows.max(usize::from(z) / 8 + 1);
                 cols = cols.max(usize::from(z) % 8 + 1);
             }
             k += 1;
         }
-        s.emit(coef, rows, cols, at, stride);
+        s.emit(coef, rows, cols, at);
         Some(())
     }
 }
@@ -388,15 +456,15 @@ fn idct_fixed<const NX: usize, const NY: usize>(
     out: &mut [u8],
     stride: usize,
 ) {
-    // Horizontal pass: tmp[v][i] = Σ_u coef[v][u] · bx[u][i].
+    // Horizontal pass: tmp[v][i] = Σ_u coef[v][u] · bx[u][i]. Zeros inside the non-zero
+    // corner are multiplied rather than tested: a branch per coefficient mispredicts more
+    // than it saves.
     let mut tmp = [[0.0f32; NX]; 8];
     for (t, row) in tmp.iter_mut().zip(coef.chunks_exact(8)).take(rows) {
         for (u, &c) in row.iter().enumerate().take(cols) {
-            if c != 0.0 {
-                let b: &[f32; NX] = bx[u * MAX_POINTS..][..NX].try_into().expect("NX wide");
-                for i in 0..NX {
-                    t[i] += c * b[i];
-                }
+            let b: &[f32; NX] = bx[u * MAX_POINTS..][..NX].try_into().expect("NX wide");
+            for i in 0..NX {
+                t[i] += c * b[i];
             }
         }
     }
@@ -411,8 +479,8 @@ fn idct_fixed<const NX: usize, const NY: usize>(
         }
         let line: &mut [u8; NX] = (&mut out[j * stride..][..NX]).try_into().expect("NX wide");
         for i in 0..NX {
-            // `as` saturates: below 0 gives 0, above 255 gives 255.
-            line[i] = acc[i] as u8;
+            // Clamped first, the conversion vectorises (a bare saturating `as u8` does not).
+            line[i] = acc[i].clamp(0.0, 255.0) as i32 as u8;
         }
     }
 }
@@ -454,7 +522,7 @@ fn idct_any(
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::super::decode;
 
     /// A test card with a sharp edge and fine detail in luma and smooth chroma (chroma
@@ -479,7 +547,12 @@ pub(super) mod tests {
             .collect()
     }
 
-    fn encode(w: u32, h: u32, sampling: jpeg_encoder::SamplingFactor, restarts: u16) -> Vec<u8> {
+    pub(crate) fn encode(
+        w: u32,
+        h: u32,
+        sampling: jpeg_encoder::SamplingFactor,
+        restarts: u16,
+    ) -> Vec<u8> {
         let mut jpeg = Vec::new();
         let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, 90);
         enc.set_sampling_factor(sampling);
