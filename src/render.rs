@@ -7,7 +7,8 @@
 //! (subsampled chroma is never upsampled at the source size) and only the output-sized result
 //! is converted to RGB. The kept region is resized *in stored orientation* (the plan's
 //! region is mapped back through the EXIF orientation), and only the small result is rotated.
-//! Metadata is never copied to the output. Callers pass a `cancelled` probe that the pipeline
+//! Metadata is never copied to the output; a source tagged with an ICC profile other than sRGB
+//! is converted to sRGB after the resize, so the untagged output keeps its colours. Callers pass a `cancelled` probe that the pipeline
 //! checks between stages, so a render over its time budget stops without the renderer
 //! reading a clock itself.
 
@@ -206,11 +207,14 @@ pub fn render(
         region = smart_region(&decoded, region);
     }
 
-    let resized = match &decoded {
+    let mut resized = match &decoded {
         Decoded::Pixels(pixels) => resize(pixels, region, rw, rh)?,
         Decoded::Planes(planes) => resize_planes(planes, region, rw, rh)?,
     };
     drop(decoded);
+    if let Some(icc) = icc_profile(source, probe.format, limits) {
+        to_srgb(&mut resized, &icc);
+    }
     check()?;
     let mut out = reorient(resized, orientation);
 
@@ -279,6 +283,48 @@ pub fn probe(source: &[u8], limits: &Limits) -> Result<Probe> {
         height,
         orientation,
     })
+}
+
+/// The source's embedded ICC profile, if it has one that can be read.
+fn icc_profile(source: &[u8], format: SourceFormat, limits: &Limits) -> Option<Vec<u8>> {
+    match format {
+        SourceFormat::Jpeg => {
+            let mut d = jpeg_decoder::Decoder::new(Cursor::new(source));
+            d.read_info().ok()?;
+            d.icc_profile()
+        }
+        f => image_decoder(source, f, limits).ok()?.icc_profile().ok()?,
+    }
+}
+
+/// Converts RGB(A) pixels from the colour space of the ICC profile `icc` to sRGB, in place.
+///
+/// Outputs carry no metadata, and an untagged image is shown as sRGB: without this, a photo
+/// tagged Display P3 (as phones take them) or Adobe RGB would look washed out. The transform
+/// runs on the small, resized image, as libvips's thumbnail does. A profile that cannot be
+/// read, or that is not an RGB profile, leaves the pixels as they are, as browsers do.
+fn to_srgb(img: &mut Pixels, icc: &[u8]) {
+    use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
+    let Ok(profile) = ColorProfile::new_from_slice(icc) else {
+        return;
+    };
+    if profile.color_space != DataColorSpace::Rgb {
+        return;
+    }
+    let layout = if img.channels == 4 {
+        Layout::Rgba
+    } else {
+        Layout::Rgb
+    };
+    let srgb = ColorProfile::new_srgb();
+    let options = TransformOptions::default();
+    let Ok(transform) = profile.create_transform_8bit(layout, &srgb, layout, options) else {
+        return;
+    };
+    let mut out = vec![0u8; img.data.len()];
+    if transform.transform(&img.data, &mut out).is_ok() {
+        img.data = out;
+    }
 }
 
 fn undecodable(format: SourceFormat, e: impl std::fmt::Display) -> Error {

@@ -630,6 +630,91 @@ fn planes_resize_like_rgb_pixels() {
     }
 }
 
+/// The sRGB transfer curve (IEC 61966-2-1), which Display P3 shares: encoded 0..=1 to linear.
+fn srgb_to_linear(v: f64) -> f64 {
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+fn linear_to_srgb(l: f64) -> f64 {
+    if l <= 0.003_130_8 {
+        12.92 * l
+    } else {
+        1.055 * l.powf(1.0 / 2.4) - 0.055
+    }
+}
+
+#[test]
+fn icc_tagged_sources_are_converted_to_srgb() {
+    // A Display P3 colour, and what it is in sRGB: same transfer curve, and the linear-light
+    // matrix from P3-D65 primaries to sRGB's, worked out from the two sets of chromaticities.
+    let p3 = [200u8, 100, 50];
+    const P3_TO_SRGB: [[f64; 3]; 3] = [
+        [1.224_94, -0.224_94, 0.0],
+        [-0.042_06, 1.042_06, 0.0],
+        [-0.019_64, -0.078_64, 1.098_28],
+    ];
+    let linear = p3.map(|v| srgb_to_linear(f64::from(v) / 255.0));
+    let expected = P3_TO_SRGB.map(|row| {
+        let l: f64 = row.iter().zip(&linear).map(|(m, l)| m * l).sum();
+        (linear_to_srgb(l.clamp(0.0, 1.0)) * 255.0).round() as u8
+    });
+    let icc = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+    let (w, h) = (64u32, 48u32);
+    let rgb: Vec<u8> = p3
+        .iter()
+        .copied()
+        .cycle()
+        .take((w * h * 3) as usize)
+        .collect();
+    let mut tagged_jpeg = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut tagged_jpeg, 95);
+    enc.add_icc_profile(&icc).unwrap();
+    enc.encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    let mut tagged_png = Vec::new();
+    {
+        use image::ImageEncoder as _;
+        let mut enc = image::codecs::png::PngEncoder::new(&mut tagged_png);
+        enc.set_icc_profile(icc.clone()).unwrap();
+        enc.write_image(&rgb, w, h, image::ExtendedColorType::Rgb8)
+            .unwrap();
+    }
+    let mut bad_icc = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut bad_icc, 95);
+    enc.add_icc_profile(b"not a colour profile").unwrap();
+    enc.encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    let untagged = jpeg(w, h, &rgb, None);
+    let small = Ops {
+        width: Some(32),
+        ..Ops::default()
+    };
+    let close = |a: [u8; 3], b: [u8; 3], tolerance: u8| {
+        a.iter().zip(&b).all(|(a, b)| a.abs_diff(*b) <= tolerance)
+    };
+    for (name, src, want) in [
+        ("P3 JPEG", &tagged_jpeg, expected),
+        ("P3 PNG", &tagged_png, expected),
+        ("unreadable profile", &bad_icc, p3),
+        ("untagged", &untagged, p3),
+    ] {
+        for format in [Format::Png, Format::Webp] {
+            let got = rgb_at(&decoded(&run(src, &small, format)), 16, 12);
+            let tolerance = if format == Format::Png { 3 } else { 6 };
+            assert!(
+                close(got, want, tolerance),
+                "{name} as {format:?}: {got:?}, want {want:?} (source {p3:?})"
+            );
+        }
+    }
+    // The check can tell the two apart.
+    assert!(!close(expected, p3, 6), "{expected:?}");
+}
+
 #[test]
 fn animated_gif_frames_are_counted_and_limited() {
     use image::codecs::gif::GifEncoder;
