@@ -115,6 +115,14 @@ impl Canvas {
             if q.contains(&0) {
                 return None;
             }
+            // The 8×8 grid uses the butterfly transform, whose input scaling rides on the
+            // quantisers.
+            let mut quant = q.map(f32::from);
+            if (nx, ny) == (8, 8) {
+                for (k, &z) in ZIGZAG.iter().enumerate() {
+                    quant[k] *= aan_scale(usize::from(z) / 8) * aan_scale(usize::from(z) % 8);
+                }
+            }
             let stride = frame.mcux * comp.h * nx;
             let rows = match layout {
                 Layout::Rgb => strip_rows,
@@ -127,7 +135,7 @@ impl Canvas {
                 ny,
                 keep,
                 kept: (0..64).filter(|&k| keep[usize::from(k)] != SKIP).collect(),
-                quant: q.map(f32::from),
+                quant,
                 bx: basis(nx),
                 by: basis(ny),
                 buf: vec![0; stride * rows],
@@ -427,7 +435,7 @@ fn idct(
         (1, 1) => idct_fixed::<1, 1>,
         (2, 2) => idct_fixed::<2, 2>,
         (4, 4) => idct_fixed::<4, 4>,
-        (8, 8) => idct_fixed::<8, 8>,
+        (8, 8) => return idct_butterfly(coef, rows, out, stride),
         (16, 16) => idct_fixed::<16, 16>,
         (2, 1) => idct_fixed::<2, 1>,
         (4, 2) => idct_fixed::<4, 2>,
@@ -481,6 +489,103 @@ fn idct_fixed<const NX: usize, const NY: usize>(
         for i in 0..NX {
             // Clamped first, the conversion vectorises (a bare saturating `as u8` does not).
             line[i] = acc[i].clamp(0.0, 255.0) as i32 as u8;
+        }
+    }
+}
+
+/// The factor coefficient `u` of a row or column enters [`aan`] with: cos(uπ/16)·√2, and 1
+/// for u = 0 (Arai, Agui and Nakajima's scaled transform). With both axes' factors folded into
+/// the quantisers, the butterflies give 8 × the 2-D inverse DCT.
+fn aan_scale(u: usize) -> f32 {
+    if u == 0 {
+        1.0
+    } else {
+        ((u as f64 * std::f64::consts::PI / 16.0).cos() * std::f64::consts::SQRT_2) as f32
+    }
+}
+
+/// Eight lanes that a butterfly step treats alike: a whole row of the block, so that the
+/// column transform runs on all eight columns at once and vectorises.
+#[derive(Clone, Copy)]
+struct Lanes([f32; 8]);
+
+impl std::ops::Add for Lanes {
+    type Output = Lanes;
+    #[inline(always)]
+    fn add(self, o: Lanes) -> Lanes {
+        Lanes(std::array::from_fn(|i| self.0[i] + o.0[i]))
+    }
+}
+
+impl std::ops::Sub for Lanes {
+    type Output = Lanes;
+    #[inline(always)]
+    fn sub(self, o: Lanes) -> Lanes {
+        Lanes(std::array::from_fn(|i| self.0[i] - o.0[i]))
+    }
+}
+
+impl std::ops::Mul<f32> for Lanes {
+    type Output = Lanes;
+    #[inline(always)]
+    fn mul(self, k: f32) -> Lanes {
+        Lanes(self.0.map(|v| v * k))
+    }
+}
+
+/// The 8-point inverse DCT as AAN butterflies (5 multiplications and 29 additions) on inputs
+/// scaled by [`aan_scale`]; the outputs are 2√2 × the transform's.
+#[inline(always)]
+fn aan<T>(x: [T; 8]) -> [T; 8]
+where
+    T: Copy
+        + std::ops::Add<Output = T>
+        + std::ops::Sub<Output = T>
+        + std::ops::Mul<f32, Output = T>,
+{
+    const SQRT_2: f32 = std::f32::consts::SQRT_2;
+    // Even part: inputs 0, 2, 4, 6.
+    let (t10, t11) = (x[0] + x[4], x[0] - x[4]);
+    let t13 = x[2] + x[6];
+    let t12 = (x[2] - x[6]) * SQRT_2 - t13;
+    let (e0, e3) = (t10 + t13, t10 - t13);
+    let (e1, e2) = (t11 + t12, t11 - t12);
+    // Odd part: inputs 1, 3, 5, 7.
+    let (z13, z10) = (x[5] + x[3], x[5] - x[3]);
+    let (z11, z12) = (x[1] + x[7], x[1] - x[7]);
+    let o7 = z11 + z13;
+    let o11 = (z11 - z13) * SQRT_2;
+    let z5 = (z10 + z12) * 1.847_759; // 2·cos(π/8)
+    let o10 = z12 * 1.082_392_2 - z5; // 2·(cos(π/8) − cos(3π/8))
+    let o12 = z5 - z10 * 2.613_126; // 2·(cos(π/8) + cos(3π/8))
+    let o6 = o12 - o7;
+    let o5 = o11 - o6;
+    let o4 = o10 + o5;
+    [
+        e0 + o7,
+        e1 + o6,
+        e2 + o5,
+        e3 - o4,
+        e3 + o4,
+        e2 - o5,
+        e1 - o6,
+        e0 - o7,
+    ]
+}
+
+/// [`idct`] at 8/8 for coefficients scaled by [`aan_scale`] (the quantisers carry it): rows of
+/// coefficients through scalar butterflies (the zero rows skipped), then all columns at once.
+#[inline]
+fn idct_butterfly(coef: &[f32; 64], rows: usize, out: &mut [u8], stride: usize) {
+    let mut tmp = [Lanes([0.0; 8]); 8];
+    for (t, row) in tmp.iter_mut().zip(coef.chunks_exact(8)).take(rows) {
+        let row: [f32; 8] = row.try_into().expect("8 wide");
+        t.0 = aan(row);
+    }
+    for (j, v) in aan(tmp).iter().enumerate() {
+        let line: &mut [u8; 8] = (&mut out[j * stride..][..8]).try_into().expect("8 wide");
+        for (o, &x) in line.iter_mut().zip(&v.0) {
+            *o = (x * 0.125 + SHIFT).clamp(0.0, 255.0) as i32 as u8;
         }
     }
 }
@@ -657,6 +762,37 @@ pub(crate) mod tests {
                 // tiny images the decoders' different chroma upsampling weighs more.
                 let limit = if w < 64 { 4.0 } else { 2.0 };
                 assert_matches_reference(&jpeg, &format!("{w}x{h} {sampling:?}"), limit);
+            }
+        }
+    }
+
+    #[test]
+    fn butterfly_transform_matches_the_direct_sums() {
+        use super::{aan_scale, basis, idct_butterfly, idct_fixed, ZIGZAG};
+        let (b8, mut seed) = (basis(8), 12_345u32);
+        let mut next = || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            f32::from((seed >> 16) as u16) / 65_535.0 * 2.0 - 1.0
+        };
+        for case in 0..200 {
+            // Dense blocks, and blocks with a few low rows, of photograph-like magnitudes.
+            let rows = if case % 2 == 0 { 8 } else { 1 + case % 8 };
+            let mut coef = [0.0f32; 64];
+            for (i, c) in coef.iter_mut().enumerate().take(rows * 8) {
+                let falloff = 1.0 + (i / 8 + i % 8) as f32;
+                *c = next() * 600.0 / falloff;
+            }
+            let mut direct = [0u8; 64];
+            idct_fixed::<8, 8>(&coef, rows, 8, &b8, &b8, &mut direct, 8);
+            let mut scaled = coef;
+            for &z in &ZIGZAG {
+                let z = usize::from(z);
+                scaled[z] *= aan_scale(z / 8) * aan_scale(z % 8);
+            }
+            let mut fast = [0u8; 64];
+            idct_butterfly(&scaled, rows, &mut fast, 8);
+            for (i, (a, b)) in direct.iter().zip(&fast).enumerate() {
+                assert!(a.abs_diff(*b) <= 1, "case {case}, sample {i}: {a} vs {b}");
             }
         }
     }
