@@ -167,7 +167,7 @@ pub fn render(
             Ok(())
         }
     };
-    let probe = probe(source, limits)?;
+    let (probe, icc) = probe_with_icc(source, limits)?;
     let user = Orientation {
         quarter_turns: ops.rotate.quarter_turns(),
         mirror: ops.flip,
@@ -212,7 +212,7 @@ pub fn render(
         Decoded::Planes(planes) => resize_planes(planes, region, rw, rh)?,
     };
     drop(decoded);
-    if let Some(icc) = icc_profile(source, probe.format, limits) {
+    if let Some(icc) = icc {
         to_srgb(&mut resized, &icc);
     }
     check()?;
@@ -242,8 +242,14 @@ pub fn render(
 
 /// Reads the source's format, size and orientation, and checks the pixel and frame limits.
 pub fn probe(source: &[u8], limits: &Limits) -> Result<Probe> {
+    probe_with_icc(source, limits).map(|(probe, _)| probe)
+}
+
+/// [`probe`], and the source's embedded ICC profile if it has one that can be read, from the
+/// same header parse.
+fn probe_with_icc(source: &[u8], limits: &Limits) -> Result<(Probe, Option<Vec<u8>>)> {
     let format = SourceFormat::sniff(source)?;
-    let (width, height, exif) = match format {
+    let (width, height, exif, icc) = match format {
         SourceFormat::Jpeg => {
             let mut d = jpeg_decoder::Decoder::new(Cursor::new(source));
             d.read_info().map_err(|e| undecodable(format, e))?;
@@ -253,7 +259,12 @@ pub fn probe(source: &[u8], limits: &Limits) -> Result<Probe> {
             let exif = d
                 .exif_data()
                 .and_then(image::metadata::Orientation::from_exif_chunk);
-            (u32::from(info.width), u32::from(info.height), exif)
+            (
+                u32::from(info.width),
+                u32::from(info.height),
+                exif,
+                d.icc_profile(),
+            )
         }
         _ => {
             let frames = count_frames(format, source);
@@ -266,7 +277,7 @@ pub fn probe(source: &[u8], limits: &Limits) -> Result<Probe> {
             let mut d = image_decoder(source, format, limits)?;
             let (w, h) = d.dimensions();
             let o = d.orientation().ok();
-            (w, h, o)
+            (w, h, o, d.icc_profile().ok().flatten())
         }
     };
     let pixels = u64::from(width) * u64::from(height);
@@ -277,24 +288,13 @@ pub fn probe(source: &[u8], limits: &Limits) -> Result<Probe> {
         )));
     }
     let orientation = Orientation::from_exif(exif.map(|o| o.to_exif()).unwrap_or(1));
-    Ok(Probe {
+    let probe = Probe {
         format,
         width,
         height,
         orientation,
-    })
-}
-
-/// The source's embedded ICC profile, if it has one that can be read.
-fn icc_profile(source: &[u8], format: SourceFormat, limits: &Limits) -> Option<Vec<u8>> {
-    match format {
-        SourceFormat::Jpeg => {
-            let mut d = jpeg_decoder::Decoder::new(Cursor::new(source));
-            d.read_info().ok()?;
-            d.icc_profile()
-        }
-        f => image_decoder(source, f, limits).ok()?.icc_profile().ok()?,
-    }
+    };
+    Ok((probe, icc))
 }
 
 /// Converts RGB(A) pixels from the colour space of the ICC profile `icc` to sRGB, in place.
