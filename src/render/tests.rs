@@ -580,7 +580,7 @@ fn planes_resize_like_rgb_pixels() {
     sources.extend(jpeg::installed_photographs(false).into_iter().take(2));
     sources.extend(jpeg::installed_photographs(true).into_iter().take(1));
     for (name, src) in &sources {
-        for eighths in [8, 4, 2] {
+        for eighths in [8, 6, 5, 4, 3, 2] {
             let px = jpeg::decode(src, eighths).unwrap();
             let Some(Decoded::Planes(planes)) = jpeg::decode_planes(src, eighths) else {
                 panic!("{name} {eighths}/8: no planes");

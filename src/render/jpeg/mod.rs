@@ -3,10 +3,10 @@
 //!
 //! A thumbnail needs a fraction of a photograph's pixels. JPEG stores 8×8 blocks of DCT
 //! coefficients, and the low-frequency corner of a block describes the block at a lower
-//! resolution: evaluating its N×N corner (N = 4, 2, 1) gives the block at N/8 scale, with
+//! resolution: evaluating its N×N corner (N = 1 to 7) gives the block at N/8 scale, with
 //! a fraction of the inverse-transform work and none of the full-size buffers. Two paths:
 //!
-//! - [`scaled`]: baseline (sequential, Huffman-coded) frames at 8/8, 4/8, 2/8 or 1/8 scale.
+//! - [`scaled`]: baseline (sequential, Huffman-coded) frames at any scale from 1/8 to 8/8.
 //!   Every coefficient is still entropy-decoded (the format gives no way around that), but
 //!   coefficients outside the kept corner are skipped without dequantising or storing them.
 //!   Two output layouts: [`decode`] evaluates subsampled chroma directly at the luma grid (no
@@ -34,7 +34,7 @@ pub(crate) use scaled::tests::encode as test_card;
 
 use super::{Decoded, Pixels};
 
-/// Decodes `data` at `eighths`/8 of its size (1, 2, 4 or 8): the result is
+/// Decodes `data` at `eighths`/8 of its size (1 to 8): the result is
 /// `ceil(width × eighths / 8)` × `ceil(height × eighths / 8)` RGB pixels. `None` when the file
 /// is not one this decoder handles (see the module documentation).
 pub(crate) fn decode(data: &[u8], eighths: usize) -> Option<Pixels> {
@@ -77,7 +77,7 @@ pub(crate) struct Plane {
 }
 
 fn decode_as(data: &[u8], eighths: usize, layout: Layout) -> Option<Decoded> {
-    if !matches!(eighths, 1 | 2 | 4 | 8) || data.get(..2)? != [0xFF, 0xD8] {
+    if !(1..=8).contains(&eighths) || data.get(..2)? != [0xFF, 0xD8] {
         return None;
     }
     let mut pos = 2;
