@@ -612,22 +612,97 @@ fn planes_resize_like_rgb_pixels() {
             for (case, region, (ow, oh)) in cases {
                 let (ow, oh) = (ow.max(1), oh.max(1));
                 let a = resize(&px, region, ow, oh).unwrap();
-                let b = resize_planes(&planes, region, ow, oh).unwrap();
+                let b = resize_planes(&planes, region, (ow, oh), false).unwrap();
                 assert_eq!((b.w, b.h, b.channels), (ow, oh, 3));
-                let diff = a
-                    .data
-                    .iter()
-                    .zip(&b.data)
-                    .map(|(&a, &b)| f64::from(a.abs_diff(b)))
-                    .sum::<f64>()
-                    / a.data.len() as f64;
+                let diff = mean_abs_diff(&a.data, &b.data);
                 assert!(
                     diff < 1.0,
                     "{name} {eighths}/8 {case}: mean difference {diff:.2}"
                 );
+                // Chroma at the encoder's 2×2 grid: each 2×2 block's chroma averaged, as the
+                // encoder does, against luma from the RGB resize to the output size and
+                // chroma from the RGB resize to half of it. Column by column too, so that
+                // the last one of an odd width counts.
+                let half = resize_planes(&planes, region, (ow, oh), true).unwrap();
+                assert_eq!((half.w, half.h, half.channels), (ow, oh, 3));
+                let got = chroma_averaged(&half);
+                let small = resize(&px, region, ow.div_ceil(2), oh.div_ceil(2)).unwrap();
+                let (luma, chroma) = (ycbcr(&a), ycbcr(&small));
+                let expected: Vec<u8> = (0..(ow * oh) as usize)
+                    .flat_map(|i| {
+                        let (x, y) = (i % ow as usize, i / ow as usize);
+                        let c = chroma[y / 2 * small.w as usize + x / 2];
+                        [luma[i][0], c[1], c[2]].map(|v| v.round().clamp(0.0, 255.0) as u8)
+                    })
+                    .collect();
+                let diff = mean_abs_diff(&expected, &got);
+                assert!(
+                    diff < 1.0,
+                    "{name} {eighths}/8 {case}, half chroma: mean difference {diff:.2}"
+                );
+                let column = |img: &[u8], x: usize| -> Vec<u8> {
+                    let at = |y: usize| (y * ow as usize + x) * 3;
+                    (0..oh as usize)
+                        .flat_map(|y| img[at(y)..at(y) + 3].to_vec())
+                        .collect()
+                };
+                for x in 0..ow as usize {
+                    let diff = mean_abs_diff(&column(&expected, x), &column(&got, x));
+                    assert!(
+                        diff < 2.0,
+                        "{name} {eighths}/8 {case}, half chroma: column {x} differs by {diff:.2}"
+                    );
+                }
             }
         }
     }
+}
+
+fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let sum: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&a, &b)| f64::from(a.abs_diff(b)))
+        .sum();
+    sum / a.len().max(1) as f64
+}
+
+/// RGB pixels as JFIF YCbCr, unrounded.
+fn ycbcr(img: &Pixels) -> Vec<[f64; 3]> {
+    img.data
+        .chunks_exact(3)
+        .map(|p| {
+            let [r, g, b] = [0, 1, 2].map(|i| f64::from(p[i]));
+            [
+                0.299 * r + 0.587 * g + 0.114 * b,
+                128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b,
+                128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b,
+            ]
+        })
+        .collect()
+}
+
+/// RGB pixels as JFIF YCbCr with Cb and Cr averaged over each 2×2 block, as a 4:2:0 encoder
+/// stores them, rounded to bytes.
+fn chroma_averaged(img: &Pixels) -> Vec<u8> {
+    let (w, h) = (img.w as usize, img.h as usize);
+    let ycc = ycbcr(img);
+    let mut out = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            let (bx, by) = (x / 2 * 2, y / 2 * 2);
+            let block: Vec<&[f64; 3]> = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                .iter()
+                .filter(|(dx, dy)| bx + dx < w && by + dy < h)
+                .map(|(dx, dy)| &ycc[(by + dy) * w + bx + dx])
+                .collect();
+            let mean = |c: usize| block.iter().map(|p| p[c]).sum::<f64>() / block.len() as f64;
+            let v = [ycc[y * w + x][0], mean(1), mean(2)];
+            out.extend(v.map(|v| v.round().clamp(0.0, 255.0) as u8));
+        }
+    }
+    out
 }
 
 /// The sRGB transfer curve (IEC 61966-2-1), which Display P3 shares: encoded 0..=1 to linear.
