@@ -68,7 +68,8 @@ impl SourceFormat {
     }
 }
 
-/// 8-bit interleaved pixels, 3 (RGB) or 4 (RGBA, straight alpha) channels.
+/// 8-bit interleaved pixels, 3 (RGB) or 4 (RGBA, straight alpha) channels; 1 and 2 for the
+/// luma and chroma of a JPEG output that skips RGB ([`ResizedPlanes::into_luma_and_chroma`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Pixels {
     pub w: u32,
@@ -219,7 +220,26 @@ pub fn render(
     let half_chroma = aligned && subsamples_chroma(format, quality);
     let mut resized = match &decoded {
         Decoded::Pixels(pixels) => resize(pixels, region, rw, rh)?,
-        Decoded::Planes(planes) => resize_planes(planes, region, (rw, rh), half_chroma)?,
+        Decoded::Planes(planes) => {
+            let planes = resize_planes(planes, region, (rw, rh), half_chroma)?;
+            // A 4:2:0 JPEG output with nothing left to do but orient: the resized luma and
+            // chroma go to the encoder as they are, without a round trip through RGB.
+            let direct = format == Format::Jpeg
+                && icc.is_none()
+                && (plan.width, plan.height) == orientation.apply_size(rw, rh);
+            if direct && planes.is_luma_and_chroma() {
+                check()?;
+                let (luma, chroma) = planes.into_luma_and_chroma();
+                let (luma, chroma) = (reorient(luma, orientation), reorient(chroma, orientation));
+                return Ok(Rendered {
+                    bytes: encode_jpeg_ycc(&luma, &chroma, quality)?,
+                    format,
+                    width: luma.w,
+                    height: luma.h,
+                });
+            }
+            planes.into_rgb()
+        }
     };
     drop(decoded);
     if let Some(icc) = icc {
@@ -490,20 +510,33 @@ fn resize(src: &Pixels, region: Rect, w: u32, h: u32) -> Result<Pixels> {
     Ok(Pixels::new(w, h, src.channels, data))
 }
 
-/// Resizes `region` (given on the first plane's grid) of a JPEG's planes to `w`×`h` RGB: each
-/// plane from its own grid with Lanczos3 (subsampled chroma is never upsampled first), then
-/// YCbCr → RGB at the output size.
+/// A JPEG's planes resized to the output: luma at `w`×`h`, chroma at that size or at the
+/// output's chroma grid; planes resized together are interleaved in one buffer.
+struct ResizedPlanes {
+    model: jpeg::ColorModel,
+    size: (u32, u32),
+    /// Chroma is at ⌈w/2⌉×⌈h/2⌉ (see [`resize_planes`]).
+    half: bool,
+    /// Where each plane's samples are: (buffer, channels in it, channel).
+    at: Vec<(usize, usize, usize)>,
+    resized: Vec<Vec<u8>>,
+}
+
+/// Resizes `region` (given on the first plane's grid) of a JPEG's planes to `w`×`h`: each
+/// plane from its own grid with Lanczos3 (subsampled chroma is never upsampled first); YCbCr
+/// → RGB follows at the output size ([`ResizedPlanes::into_rgb`]), or not at all for a JPEG
+/// output ([`encode_jpeg_ycc`]).
 ///
 /// With `half_chroma` (the encoder will subsample chroma 2×2: see [`subsamples_chroma`]), the
 /// chroma planes are resized to the output's chroma grid, ⌈w/2⌉×⌈h/2⌉, and each chroma sample
-/// is used for its 2×2 output pixels: the encoder's 2×2 average gives back exactly the resized
+/// is used for its 2×2 output pixels: the encoder's 2×2 average gives back the resized
 /// sample, and the resize does a quarter of the chroma work.
 fn resize_planes(
     src: &jpeg::Planes,
     region: Rect,
     (w, h): (u32, u32),
     half_chroma: bool,
-) -> Result<Pixels> {
+) -> Result<ResizedPlanes> {
     let first = src.planes[0].scale;
     let ycc = src.model == jpeg::ColorModel::YCbCr;
     let half = match src.planes.as_slice() {
@@ -582,71 +615,112 @@ fn resize_planes(
             out,
         )?);
     }
-    let n = w as usize;
-    let mut rgb = vec![0u8; n * h as usize * 3];
-    let rows = rgb.as_chunks_mut::<3>().0.chunks_exact_mut(n);
-    match (at.as_slice(), resized.as_slice()) {
-        // The usual shapes, each with its own loop: luma and a chroma pair (4:2:0, 4:2:2, and
-        // 4:4:4 with half chroma), 4:4:4 at full chroma (one image of three channels), and
-        // greyscale.
-        ([(0, 1, 0), (1, 2, 0), (1, 2, 1)], [y, cbcr]) if ycc => {
-            let cw = chroma_size.0 as usize;
-            for (i, out) in rows.enumerate() {
-                let y = &y[i * n..][..n];
-                let ci = if half { i / 2 } else { i };
-                let c = &cbcr.as_chunks::<2>().0[ci * cw..][..cw];
-                if half {
-                    // Two output pixels per chroma sample across (and two rows down).
-                    let (pairs, last) = out.as_chunks_mut::<2>();
-                    let (ys, y_last) = y.as_chunks::<2>();
-                    for ((o, y), c) in pairs.iter_mut().zip(ys).zip(c) {
-                        let offsets = jpeg::chroma_offsets(c[0], c[1]);
-                        *o = [
-                            jpeg::add_chroma(y[0], offsets),
-                            jpeg::add_chroma(y[1], offsets),
-                        ];
-                    }
-                    if let ([o], [y], Some(c)) = (last, y_last, c.last()) {
-                        *o = jpeg::ycc_pixel(*y, c[0], c[1]);
-                    }
-                } else {
-                    for ((o, &y), c) in out.iter_mut().zip(y).zip(c) {
-                        *o = jpeg::ycc_pixel(y, c[0], c[1]);
+    Ok(ResizedPlanes {
+        model: src.model,
+        size: (w, h),
+        half,
+        at,
+        resized,
+    })
+}
+
+impl ResizedPlanes {
+    /// Whether the resize made luma and an interleaved chroma pair at the output's chroma
+    /// grid, what an encoder of YCbCr 4:2:0 takes.
+    fn is_luma_and_chroma(&self) -> bool {
+        self.model == jpeg::ColorModel::YCbCr
+            && self.half
+            && self.at == [(0, 1, 0), (1, 2, 0), (1, 2, 1)]
+    }
+
+    /// Luma (one channel) and the chroma pair (two channels, ⌈w/2⌉×⌈h/2⌉) of planes that
+    /// [`ResizedPlanes::is_luma_and_chroma`].
+    fn into_luma_and_chroma(self) -> (Pixels, Pixels) {
+        let (w, h) = self.size;
+        let mut resized = self.resized.into_iter();
+        let (luma, chroma) = (resized.next(), resized.next());
+        (
+            Pixels::new(w, h, 1, luma.unwrap_or_default()),
+            Pixels::new(w.div_ceil(2), h.div_ceil(2), 2, chroma.unwrap_or_default()),
+        )
+    }
+
+    fn into_rgb(self) -> Pixels {
+        let ResizedPlanes {
+            model,
+            size: (w, h),
+            half,
+            at,
+            resized,
+        } = self;
+        let ycc = model == jpeg::ColorModel::YCbCr;
+        let chroma_w = if half { w.div_ceil(2) } else { w };
+        let n = w as usize;
+        let mut rgb = vec![0u8; n * h as usize * 3];
+        let rows = rgb.as_chunks_mut::<3>().0.chunks_exact_mut(n);
+        match (at.as_slice(), resized.as_slice()) {
+            // The usual shapes, each with its own loop: luma and a chroma pair (4:2:0, 4:2:2, and
+            // 4:4:4 with half chroma), 4:4:4 at full chroma (one image of three channels), and
+            // greyscale.
+            ([(0, 1, 0), (1, 2, 0), (1, 2, 1)], [y, cbcr]) if ycc => {
+                let cw = chroma_w as usize;
+                for (i, out) in rows.enumerate() {
+                    let y = &y[i * n..][..n];
+                    let ci = if half { i / 2 } else { i };
+                    let c = &cbcr.as_chunks::<2>().0[ci * cw..][..cw];
+                    if half {
+                        // Two output pixels per chroma sample across (and two rows down).
+                        let (pairs, last) = out.as_chunks_mut::<2>();
+                        let (ys, y_last) = y.as_chunks::<2>();
+                        for ((o, y), c) in pairs.iter_mut().zip(ys).zip(c) {
+                            let offsets = jpeg::chroma_offsets(c[0], c[1]);
+                            *o = [
+                                jpeg::add_chroma(y[0], offsets),
+                                jpeg::add_chroma(y[1], offsets),
+                            ];
+                        }
+                        if let ([o], [y], Some(c)) = (last, y_last, c.last()) {
+                            *o = jpeg::ycc_pixel(*y, c[0], c[1]);
+                        }
+                    } else {
+                        for ((o, &y), c) in out.iter_mut().zip(y).zip(c) {
+                            *o = jpeg::ycc_pixel(y, c[0], c[1]);
+                        }
                     }
                 }
             }
-        }
-        ([_, _, _], [all]) => {
-            for (o, p) in rows.flatten().zip(all.as_chunks::<3>().0) {
-                *o = if ycc {
-                    jpeg::ycc_pixel(p[0], p[1], p[2])
-                } else {
-                    *p
+            ([_, _, _], [all]) => {
+                for (o, p) in rows.flatten().zip(all.as_chunks::<3>().0) {
+                    *o = if ycc {
+                        jpeg::ycc_pixel(p[0], p[1], p[2])
+                    } else {
+                        *p
+                    };
+                }
+            }
+            ([_], [grey]) => {
+                for (o, &l) in rows.flatten().zip(grey) {
+                    *o = [l; 3];
+                }
+            }
+            // Anything else: each plane at the output size, on its own.
+            _ => {
+                let sample = |plane: usize, i: usize| {
+                    let (g, k, c) = at[plane.min(at.len() - 1)];
+                    resized[g][i * k + c]
                 };
+                for (i, o) in rows.flatten().enumerate() {
+                    let [a, b, c] = [0, 1, 2].map(|p| sample(p, i));
+                    *o = match (ycc, at.len()) {
+                        (true, 3) => jpeg::ycc_pixel(a, b, c),
+                        (false, 3) => [a, b, c],
+                        _ => [a; 3],
+                    };
+                }
             }
         }
-        ([_], [grey]) => {
-            for (o, &l) in rows.flatten().zip(grey) {
-                *o = [l; 3];
-            }
-        }
-        // Anything else: each plane at the output size, on its own.
-        _ => {
-            let sample = |plane: usize, i: usize| {
-                let (g, k, c) = at[plane.min(at.len() - 1)];
-                resized[g][i * k + c]
-            };
-            for (i, o) in rows.flatten().enumerate() {
-                let [a, b, c] = [0, 1, 2].map(|p| sample(p, i));
-                *o = match (ycc, at.len()) {
-                    (true, 3) => jpeg::ycc_pixel(a, b, c),
-                    (false, 3) => [a, b, c],
-                    _ => [a; 3],
-                };
-            }
-        }
+        Pixels::new(w, h, 3, rgb)
     }
-    Ok(Pixels::new(w, h, 3, rgb))
 }
 
 /// Resizes `region` of the `size` image of `kind` samples in `data` to `out`, with Lanczos3.
@@ -982,6 +1056,51 @@ fn encode_avif(img: &Pixels, quality: u8) -> Result<Vec<u8>, ravif::Error> {
         encoder.encode_rgb(ravif::Img::new(img.data.as_rgb(), w, h))?
     };
     Ok(encoded.avif_file)
+}
+
+/// Encodes luma and a chroma pair at half resolution both ways (see
+/// [`ResizedPlanes::into_luma_and_chroma`]) as a 4:2:0 JPEG, with the settings of [`encode`].
+/// The encoder reads full-resolution rows and keeps the top-left sample of each 2×2 block, so
+/// each row repeats every chroma sample twice; no colour conversion happens on either side.
+fn encode_jpeg_ycc(luma: &Pixels, chroma: &Pixels, quality: u8) -> Result<Vec<u8>> {
+    struct Ycc<'a>(&'a Pixels, &'a Pixels);
+    impl jpeg_encoder::ImageBuffer for Ycc<'_> {
+        fn get_jpeg_color_type(&self) -> jpeg_encoder::JpegColorType {
+            jpeg_encoder::JpegColorType::Ycbcr
+        }
+        fn width(&self) -> u16 {
+            self.0.w as u16
+        }
+        fn height(&self) -> u16 {
+            self.0.h as u16
+        }
+        fn fill_buffers(&self, row: u16, buffers: &mut [Vec<u8>; 4]) {
+            let (w, cw) = (self.0.w as usize, self.1.w as usize);
+            let row = usize::from(row);
+            buffers[0].extend_from_slice(&self.0.data[row * w..][..w]);
+            let chroma = &self.1.data[row / 2 * cw * 2..][..cw * 2];
+            for (x, c) in chroma.as_chunks::<2>().0.iter().enumerate() {
+                let n = if x * 2 + 1 < w { 2 } else { 1 };
+                for _ in 0..n {
+                    buffers[1].push(c[0]);
+                    buffers[2].push(c[1]);
+                }
+            }
+        }
+    }
+    if luma.w > 65535 || luma.h > 65535 {
+        return Err(Error::TooLarge(
+            "jpg output is limited to 65535 px a side".into(),
+        ));
+    }
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
+    enc.set_optimized_huffman_tables(true);
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    enc.set_chroma_subsampling_method(jpeg_encoder::ChromaSubsamplingMethod::Nearest);
+    enc.encode_image(Ycc(luma, chroma))
+        .map_err(|e| Error::Internal(format!("jpg encoder: {e}")))?;
+    Ok(out)
 }
 
 /// Counts animation frames from the container structure, without decoding any of them.

@@ -612,7 +612,9 @@ fn planes_resize_like_rgb_pixels() {
             for (case, region, (ow, oh)) in cases {
                 let (ow, oh) = (ow.max(1), oh.max(1));
                 let a = resize(&px, region, ow, oh).unwrap();
-                let b = resize_planes(&planes, region, (ow, oh), false).unwrap();
+                let b = resize_planes(&planes, region, (ow, oh), false)
+                    .unwrap()
+                    .into_rgb();
                 assert_eq!((b.w, b.h, b.channels), (ow, oh, 3));
                 let diff = mean_abs_diff(&a.data, &b.data);
                 assert!(
@@ -623,7 +625,9 @@ fn planes_resize_like_rgb_pixels() {
                 // encoder does, against luma from the RGB resize to the output size and
                 // chroma from the RGB resize to half of it. Column by column too, so that
                 // the last one of an odd width counts.
-                let half = resize_planes(&planes, region, (ow, oh), true).unwrap();
+                let half = resize_planes(&planes, region, (ow, oh), true)
+                    .unwrap()
+                    .into_rgb();
                 assert_eq!((half.w, half.h, half.channels), (ow, oh, 3));
                 let got = chroma_averaged(&half);
                 let small = resize(&px, region, ow.div_ceil(2), oh.div_ceil(2)).unwrap();
@@ -655,6 +659,53 @@ fn planes_resize_like_rgb_pixels() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn jpeg_from_luma_and_chroma_matches_the_rgb_route() {
+    // The direct route (resized YCbCr into the encoder, oriented plane by plane) against the
+    // route through RGB, for every EXIF orientation, on a card whose chroma runs across (Cb)
+    // and down (Cr): a plane turned the wrong way, or chroma off by a row, is far off.
+    let src = jpeg::test_card(333, 517, jpeg_encoder::SamplingFactor::R_4_2_0, 0);
+    let Some(Decoded::Planes(planes)) = jpeg::decode_planes(&src, 4) else {
+        panic!("no planes");
+    };
+    let (w, h) = (f64::from(planes.planes[0].w), f64::from(planes.planes[0].h));
+    let region = Rect {
+        x: 0.0,
+        y: 0.0,
+        w,
+        h,
+    };
+    let decode = |jpeg: &[u8]| {
+        let mut d = jpeg_decoder::Decoder::new(jpeg);
+        let px = d.decode().unwrap();
+        let info = d.info().unwrap();
+        (info.width, info.height, px)
+    };
+    for exif in 1..=8 {
+        let o = Orientation::from_exif(exif);
+        let resized = resize_planes(&planes, region, (100, 154), true).unwrap();
+        assert!(resized.is_luma_and_chroma());
+        let rgb = reorient(
+            resize_planes(&planes, region, (100, 154), true)
+                .unwrap()
+                .into_rgb(),
+            o,
+        );
+        let (luma, chroma) = resized.into_luma_and_chroma();
+        let direct = encode_jpeg_ycc(&reorient(luma, o), &reorient(chroma, o), 80).unwrap();
+        let (dw, dh, a) = decode(&direct);
+        let (rw, rh, b) = decode(&encode(&rgb, Format::Jpeg, 80).unwrap());
+        assert_eq!((dw, dh), (rw, rh), "exif {exif}");
+        assert_eq!(
+            (u32::from(dw), u32::from(dh)),
+            (rgb.w, rgb.h),
+            "exif {exif}"
+        );
+        let diff = mean_abs_diff(&a, &b);
+        assert!(diff < 1.0, "exif {exif}: mean difference {diff:.2}");
     }
 }
 
