@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -149,13 +150,23 @@ def describe_inputs(paths):
 # The tools. Each gets (fmt, out_dir, inputs) and returns an argv for one process.
 
 def dct_scale(path):
-    """The DCT scale (1/8, 1/4, 1/2 or 1) a 512-px-wide thumbnail decodes this JPEG at."""
+    """The DCT scale (1/8, 1/4, 1/2 or 1) Pillow's draft picks for a 512-px-wide thumbnail of
+    this JPEG: the smallest libjpeg offers that still covers 512 px (djpeg's reference row)."""
     with Image.open(path) as im:
         w = im.width
     for d in (8, 4, 2):
         if -(-w // d) >= WIDTH:
             return d
     return 1
+
+
+def rendition_eighths(path):
+    """The DCT scale N/8 rendition decodes this JPEG at for a 512-px-wide thumbnail: the
+    smallest that covers 1.25 x 512 px (DCT_MARGIN in src/render.rs)."""
+    with Image.open(path) as im:
+        w = im.width
+    want = -(-WIDTH * 5 // 4)
+    return next((n for n in range(1, 9) if -(-w * n // 8) >= want), 8)
 
 
 def tool_commands(rendition, with_sharp):
@@ -202,20 +213,28 @@ TOOL_ENV = {
 
 
 def measure(argv, cwd):
-    """Runs argv once under GNU time; returns dict(wall, rss_kib, cpu, rc, err)."""
+    """Runs argv once under GNU time; returns dict(wall, rss_kib, cpu, rc, err).
+
+    Peak RSS comes from GNU time. Wall and CPU time are measured here to the microsecond
+    (GNU time prints hundredths of a second, too coarse for a ratio of two 0.2 s runs): wall
+    from a monotonic clock around the run, CPU (user + sys) from the getrusage totals of the
+    waited-for children before and after. Both include the `timeout` and `time` wrappers,
+    about a millisecond, the same for every tool."""
     env = dict(os.environ, **TOOL_ENV)
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         full = ["timeout", str(TIMEOUT_S), "/usr/bin/time", "-f", "%e %M %U %S", "-o", tf.name] + argv
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         p = subprocess.run(full, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, text=True)
         elapsed = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         text = tf.read().strip().splitlines()
     fields = text[-1].split() if text else []
     if p.returncode != 0 or len(fields) != 4:
         return {"rc": p.returncode, "err": (p.stderr or "").strip()[-800:], "elapsed": elapsed}
-    e, m, u, s = fields
-    return {"rc": 0, "wall": float(e), "rss_kib": int(m), "cpu": float(u) + float(s),
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return {"rc": 0, "wall": elapsed, "rss_kib": int(fields[1]), "cpu": cpu,
             "elapsed": elapsed}
 
 
@@ -415,7 +434,7 @@ def run_sweep(typical, tools, qualities):
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "qualities": list(qualities),
-        "rendition_scales": sorted({dct_scale(p) for p in typical}),
+        "rendition_scales": sorted({rendition_eighths(p) for p in typical}),
         "scorer": (f"scikit-image {__import__('skimage').__version__}, scipy "
                    f"{__import__('scipy').__version__}"),
         "vips_preshrink": preshrink,
@@ -644,9 +663,10 @@ def sweep_report(sweep, tools):
         rs = sweep.get("rendition_scales") or []
         vp = sweep.get("vips_preshrink") or []
         L.append(
-            "rendition (like Pillow's `draft`) decodes each JPEG at the smallest DCT scale that "
-            "still covers the output"
-            + (f" ({' or '.join(f'1/{d}' for d in rs)} on this set)" if rs else "")
+            "rendition decodes each JPEG at the smallest DCT scale N/8 that covers 1.25 × the "
+            "output"
+            + (f" ({', '.join(f'{d}/8' for d in rs)} on this set)" if rs else "")
+            + "; Pillow's `draft` at the smallest of 1/8, 1/4, 1/2 and 1 that covers the output"
             + "; vipsthumbnail shrinks on load only as far as leaves at least a factor of 2 "
             "for its own reduce"
             + (f" (`VIPS_INFO=1` reports shrink-on-load factors {', '.join(map(str, vp))} "
@@ -802,11 +822,11 @@ def table(res, tools):
             err = " ".join(r.get("error", "?").split())[:160].replace("|", "/")
             lines.append(f"| {name} | failed: {err} | | | | | | | | | | | |")
             continue
-        runs = " ".join(f"{w:.2f}" for w in r["walls"])
+        runs = " ".join(f"{w:.3f}" for w in r["walls"])
         threads = "?" if r.get("threads") is None else str(r["threads"])
         runs = f"{threads} | {runs}"
-        head = (f"| {name} | {r['wall_median']:.2f} s | {ratio(r, 'wall_median')} "
-                f"| {r['cpu_median']:.2f} s | {ratio(r, 'cpu_median')} "
+        head = (f"| {name} | {r['wall_median']:.3f} s | {ratio(r, 'wall_median')} "
+                f"| {r['cpu_median']:.3f} s | {ratio(r, 'cpu_median')} "
                 f"| {r['rss_median_kib'] / 1024:.1f} MiB | {ratio(r, 'rss_median_kib')} ")
         if t.startswith("djpeg"):
             lines.append(head + f"| n/a | | | | {runs} |")  # runs holds threads too
@@ -885,9 +905,12 @@ def write_report(results, sets, tools, meta, sweep, path):
     if results:
         L.append("![median wall time, CPU time and peak RSS per tool and set](results.png)\n")
         L.append("## Results\n")
-        L.append("Wall and CPU time and peak RSS come from GNU time (`/usr/bin/time -f '%e %M %U "
-                 "%S'`) around one process that renders the whole set; each value is the median "
-                 "over the timed runs. CPU time is the steadier number when the machine is shared "
+        L.append("Each run is one process that renders the whole set. Wall time comes from a "
+                 "monotonic clock around it, CPU time (user + sys) from the getrusage totals of "
+                 "its process tree (both to the microsecond; they include the `timeout` and "
+                 "`time` wrappers, about a millisecond for every tool), peak RSS from GNU time "
+                 "(`/usr/bin/time -f %M`); each value is the median over the timed runs, and "
+                 "the × columns are worked out from the unrounded medians. CPU time is the steadier number when the machine is shared "
                  "(wall time then includes waiting for a core). × columns divide by the best of rendition and its peers "
                  "(the djpeg rows are only a reference: libjpeg-turbo decoding the same files, no "
                  "resize or encode, output discarded). Output bytes: all outputs of the set "
