@@ -940,9 +940,11 @@ def write_report(results, sets, tools, meta, sweep, path):
     L.append(f"- rendition: `rendition render --width {WIDTH} --format jpg|webp|png "
              f"[--quality {QUALITY}] --out-dir DIR INPUT...` (it has no thread setting: "
              f"`render` works through the inputs on its main thread; see the threads column. "
-             f"Its own JPEG decoder at the DCT scale that leaves the resize 2x room (DC scans "
-             f"only for a progressive file at 1/8 or less), Lanczos3, jpeg-encoder with "
-             f"optimized Huffman tables and averaged 4:2:0 chroma below q90, 4:4:4 from q90)")
+             f"Its own JPEG decoder at the DCT scale N/8 that leaves the resize 1.25x room (DC "
+             f"scans only for a progressive file at 1/8 or less), Lanczos3 (chroma straight to "
+             f"the 4:2:0 grid when the output is 4:2:0), jpeg-encoder with optimized Huffman "
+             f"tables, 4:2:0 chroma below q90 (taken from the resized planes, with no RGB in "
+             f"between) and 4:4:4 from q90)")
     L.append(f"- vipsthumbnail: `vipsthumbnail --size {WIDTH}x -o "
              f"DIR/%s.jpg[Q={QUALITY},optimize_coding,strip] INPUT...` (`.webp[Q={QUALITY},"
              f"strip]`, `.png[strip]`); `optimize_coding` because rendition and sharp optimize "
