@@ -51,8 +51,15 @@ pub async fn spawn(addr: SocketAddr, service: Arc<Service>) -> std::io::Result<S
 async fn handle(State(service): State<Arc<Service>>, req: Request) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let started = std::time::Instant::now();
     let response = route(&service, &method, &path, req.headers()).await;
-    tracing::debug!(%method, path, status = response.status().as_u16(), "request");
+    tracing::debug!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        us = started.elapsed().as_micros() as u64,
+        "request"
+    );
     response.map(Body::from)
 }
 

@@ -288,6 +288,7 @@ impl Service {
                     Error::NotFound(_) => Error::NotFound("source image does not exist".into()),
                     other => other,
                 })?;
+            let read = started.elapsed();
             let (ops, format) = (req.ops.clone(), req.format);
             let rendered = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
@@ -300,6 +301,7 @@ impl Service {
             })
             .await
             .map_err(|e| Error::Internal(format!("render task: {e}")))??;
+            let rendered_at = started.elapsed();
             let content_type = rendered.format.content_type().to_string();
             let bytes = Bytes::from(rendered.bytes);
             let etag = match self
@@ -317,6 +319,9 @@ impl Service {
                 height = rendered.height,
                 bytes = bytes.len(),
                 ms = started.elapsed().as_millis() as u64,
+                read_us = read.as_micros() as u64,
+                render_us = (rendered_at - read).as_micros() as u64,
+                store_us = (started.elapsed() - rendered_at).as_micros() as u64,
                 "rendered"
             );
             Ok(Arc::new(Produced {
