@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test of `rendition serve` on loopback: hits against nginx, misses against a bare render.
 #
-#   bench/serve_load.sh [--runs N] [--duration S] [--misses N] [--photo JPEG] [--keep]
+#   bench/serve_load.sh [--runs N] [--duration S] [--misses N] [--miss-runs N] [--photo JPEG] [--keep]
 #
 # Hit: one stored rendition file is served from the same folder by rendition serve and by
 # nginx (1 and 2 workers), and by each pinned to one core; wrk -t1 -c32 (2 s warm-up, then
@@ -18,7 +18,8 @@ ROOT="$(cd "$BENCH/.." && pwd)"
 BIN="${RENDITION_BIN:-$ROOT/target/release/rendition}"
 REPORT="$BENCH/SERVE.md"
 
-runs=3        # wrk runs per configuration, and miss/render runs; the median is reported
+runs=3        # wrk runs per configuration; the median is reported
+miss_runs=5   # miss runs (each on a fresh server, with its bare renders right after)
 duration=10   # seconds per measured wrk run
 warmup=2      # seconds of wrk warm-up before each configuration
 conns=32      # wrk connections (one wrk thread)
@@ -32,6 +33,8 @@ while [ $# -gt 0 ]; do
     --duration) duration="${2:?--duration needs seconds}"; shift 2 ;;
     --duration=*) duration="${1#--duration=}"; shift ;;
     --misses) misses="${2:?--misses needs a number}"; shift 2 ;;
+    --miss-runs) miss_runs="${2:?--miss-runs needs a number}"; shift 2 ;;
+    --miss-runs=*) miss_runs="${1#--miss-runs=}"; shift ;;
     --misses=*) misses="${1#--misses=}"; shift ;;
     --photo) PHOTO="${2:?--photo needs a JPEG}"; shift 2 ;;
     --photo=*) PHOTO="${1#--photo=}"; shift ;;
@@ -42,10 +45,12 @@ while [ $# -gt 0 ]; do
 done
 posint() { case "$2" in ''|*[!0-9]*|0) echo "serve_load: $1 must be a positive integer" >&2; exit 2 ;; esac; }
 posint --runs "$runs"; posint --duration "$duration"; posint --misses "$misses"
+posint --miss-runs "$miss_runs"
 # Every run is bounded in time and count.
 [ "$runs" -le 10 ] || { echo "serve_load: --runs is at most 10" >&2; exit 2; }
 [ "$duration" -le 60 ] || { echo "serve_load: --duration is at most 60" >&2; exit 2; }
 [ "$misses" -le 200 ] || { echo "serve_load: --misses is at most 200" >&2; exit 2; }
+[ "$miss_runs" -le 20 ] || { echo "serve_load: --miss-runs is at most 20" >&2; exit 2; }
 
 say() { printf '\n== %s\n' "$*"; }
 die() { echo "serve_load: $*" >&2; exit 1; }
@@ -116,20 +121,22 @@ pin_prefix() { # pin_prefix CORE|"" -> sets PRE (array)
 KEYS="k1:serve-load-bench-secret-0123456789"
 export RUST_LOG=rendition=warn
 
-# start_rendition DIR PORT [CORE]: sets SERVER_PID once it is listening.
+# start_rendition DIR PORT [CORE]: sets SERVER_PID (and SERVER_ERR, its log) once it is listening;
+# SERVER_LOG sets its RUST_LOG.
 start_rendition() {
   local dir="$1" port="$2" out="$WORK/rendition.$2.out" i
   pin_prefix "${3:-}"
-  RENDITION_KEYS="$KEYS" "${PRE[@]}" "$BIN" serve --dir "$dir" --addr "127.0.0.1:$port" \
-    >"$out" 2>>"$WORK/rendition.err" &
+  RUST_LOG="${SERVER_LOG:-rendition=warn}" RENDITION_KEYS="$KEYS" "${PRE[@]}" "$BIN" serve \
+    --dir "$dir" --addr "127.0.0.1:$port" >"$out" 2>"$WORK/rendition.$port.err" &
   SERVER_PID=$!
+  SERVER_ERR="$WORK/rendition.$port.err"
   PIDS+=("$SERVER_PID")
   for i in $(seq 1 100); do
     grep -q 'serving folder' "$out" 2>/dev/null && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1
   done
-  cat "$WORK/rendition.err" >&2 || true
+  cat "$SERVER_ERR" >&2 || true
   die "rendition serve did not start on 127.0.0.1:$port"
 }
 
@@ -276,18 +283,20 @@ for i in $(seq 0 $((misses - 1))); do
   MISS_PATHS+=("$(RENDITION_KEYS="$KEYS" "$BIN" sign photos/a.jpg --width "$w" --format webp)")
 done
 
-MISS="$WORK/miss.tsv"        # run wall_ms_per_req curl_ms_per_req curl_median_ms
-BARE_PROC="$WORK/bare_proc"  # run ms_per_image (one process per image)
-BARE_ONE="$WORK/bare_one"    # run ms_per_image (one process, $misses inputs)
-: >"$MISS"; : >"$BARE_PROC"; : >"$BARE_ONE"
+# One row per run, all figures in ms per image:
+# run wall curl_mean curl_med first xr handler read render store bare_proc bare_one
+MISS="$WORK/miss.tsv"
+: >"$MISS"
 inputs=()
 for i in $(seq 1 "$misses"); do inputs+=("$SRC"); done
-for r in $(seq 1 "$runs"); do
+med_of() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else printf "%.2f", (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+for r in $(seq 1 "$miss_runs"); do
   md="$WORK/miss$r"
   mkdir -p "$md/photos"
   cp "$PHOTO" "$md/photos/a.jpg"
   port="$(free_port)"
-  start_rendition "$md" "$port"
+  # debug: the server logs each request's handler time and each render's read/render/store.
+  SERVER_LOG=rendition=debug start_rendition "$md" "$port"
   # Warm the server and the page cache with one static request of the source (not timed).
   curl -s -o /dev/null --max-time 10 "http://127.0.0.1:$port/photos/a.jpg"
   : >"$WORK/miss.$r.txt"
@@ -303,10 +312,18 @@ for r in $(seq 1 "$runs"); do
   [ "$bad" -eq 0 ] || { cat "$WORK/miss.$r.txt" >&2; die "miss run $r: $bad responses were not 200"; }
   [ "$stored" -eq "$misses" ] || die "miss run $r: $stored of $misses renditions were stored"
   curl_mean="$(awk '{s += $2} END {printf "%.2f", s * 1000 / NR}' "$WORK/miss.$r.txt")"
-  curl_med="$(awk '{print $2 * 1000}' "$WORK/miss.$r.txt" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}')"
+  curl_med="$(awk '{print $2 * 1000}' "$WORK/miss.$r.txt" | med_of)"
   first="$(head -n1 "$WORK/miss.$r.txt" | awk '{printf "%.2f", $2 * 1000}')"
   xr="$(awk '{print $4}' "$WORK/miss.$r.txt" | sort | uniq -c | awk '{printf "%s%s×%s", (NR>1?", ":""), $2, $1}')"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$(ms_between "$t0" "$t1" "$misses")" "$curl_mean" "$curl_med" "$first" "$xr" >>"$MISS"
+  # The server's own view (log without colour codes): medians over the run's requests.
+  sed 's/\x1b\[[0-9;]*m//g' "$SERVER_ERR" >"$WORK/miss.$r.log"
+  field_ms() { grep "$1" "$WORK/miss.$r.log" | grep -o " $2=[0-9]*" | cut -d= -f2 | awk '{print $1 / 1000}' | med_of; }
+  handler="$(field_ms 'request.*path="/r/' us)"
+  read_ms="$(field_ms ' rendered ' read_us)"; render_ms="$(field_ms ' rendered ' render_us)"
+  store_ms="$(field_ms ' rendered ' store_us)"
+  logged="$(grep -c ' rendered ' "$WORK/miss.$r.log" || true)"
+  [ "$logged" -eq "$misses" ] || die "miss run $r: the server logged $logged of $misses renders"
+  wall="$(ms_between "$t0" "$t1" "$misses")"
 
   # Bare render, one process per rendition (process start included).
   bd="$WORK/bare$r"
@@ -315,7 +332,7 @@ for r in $(seq 1 "$runs"); do
     "$BIN" render --width "$w" --format webp --out-dir "$bd" "$SRC" >/dev/null
   done
   t1="$(now_ns)"
-  printf '%s\t%s\n' "$r" "$(ms_between "$t0" "$t1" "$misses")" >>"$BARE_PROC"
+  bare_proc="$(ms_between "$t0" "$t1" "$misses")"
   # Same bytes as the server's? ($bd/a.webp is the last width rendered: compare with its miss)
   if [ "$r" = 1 ]; then
     if cmp -s "$md${MISS_PATHS[$((misses - 1))]}" "$bd/a.webp"; then same_bytes="identical"; else same_bytes="DIFFERENT"; fi
@@ -325,8 +342,10 @@ for r in $(seq 1 "$runs"); do
   t0="$(now_ns)"
   "$BIN" render --width 300 --format webp --out-dir "$WORK/one$r" "${inputs[@]}" >/dev/null
   t1="$(now_ns)"
-  printf '%s\t%s\n' "$r" "$(ms_between "$t0" "$t1" "$misses")" >>"$BARE_ONE"
-  say "miss run $r: $(cut -f2- "$MISS" | tail -n1 | tr '\t' ' ') | bare/process $(tail -n1 "$BARE_PROC" | cut -f2) ms | bare/in-process $(tail -n1 "$BARE_ONE" | cut -f2) ms"
+  bare_one="$(ms_between "$t0" "$t1" "$misses")"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$wall" "$curl_mean" "$curl_med" \
+    "$first" "$xr" "$handler" "$read_ms" "$render_ms" "$store_ms" "$bare_proc" "$bare_one" >>"$MISS"
+  say "miss run $r: mean $curl_mean ms, median $curl_med | in server: handler $handler, read $read_ms, render $render_ms, store $store_ms | bare/process $bare_proc | bare/in-process $bare_one"
 done
 
 median_col() { # median_col FILE COLUMN
@@ -335,7 +354,11 @@ median_col() { # median_col FILE COLUMN
 all_col() { cut -f"$2" "$1" | paste -sd/ -; }
 miss_wall="$(median_col "$MISS" 2)"; miss_curl="$(median_col "$MISS" 3)"
 miss_curl_med="$(median_col "$MISS" 4)"; miss_first="$(median_col "$MISS" 5)"
-bare_proc="$(median_col "$BARE_PROC" 2)"; bare_one="$(median_col "$BARE_ONE" 2)"
+srv_handler="$(median_col "$MISS" 7)"; srv_read="$(median_col "$MISS" 8)"
+srv_render="$(median_col "$MISS" 9)"; srv_store="$(median_col "$MISS" 10)"
+bare_proc="$(median_col "$MISS" 11)"; bare_one="$(median_col "$MISS" 12)"
+# Ratios are taken within each run (a miss and the bare renders seconds apart), then the median.
+run_ratios() { awk -F'\t' -v a="$1" -v b="$2" '{printf "%.2f\n", $a / $b}' "$MISS"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 # --- 4. report -----------------------------------------------------------------------------------
@@ -388,34 +411,42 @@ dirty="$(git -C "$ROOT" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/n
   echo
   echo "## Misses: render + store + serve, against a bare render"
   echo
-  echo "Goal: a miss costs ≤ 1.3× a bare render. $misses distinct signed paths (widths 300–$((300 + misses - 1)), webp) fetched one after another with curl from a fresh \`rendition serve\` (every one renders, stores the file under the folder and answers 200: checked); $runs runs, medians shown."
+  echo "Goal: a miss costs ≤ 1.3× a bare render. A run: a fresh \`rendition serve\` on a fresh folder answers $misses distinct signed paths (widths 300–$((300 + misses - 1)), webp), fetched one after another by curl (every one renders, stores the file under the folder and answers 200: checked); right after, the same renders without the server, in one \`rendition render\` process per width and in one process over $misses inputs. $miss_runs runs; a ratio is taken within each run, so that the machine's speed, which drifts by ±20 % on this shared VM over minutes, cancels out, and the median of the runs' ratios is the result."
   echo
-  echo "| measure | ms per image (median) | each run |"
-  echo "| --- | ---: | --- |"
-  echo "| miss, curl's time_total per request | $miss_curl | $(all_col "$MISS" 3) |"
-  echo "| miss, median request of a run | $miss_curl_med | $(all_col "$MISS" 4) |"
-  echo "| miss, first request of a run | $miss_first | $(all_col "$MISS" 5) |"
-  echo "| miss, wall time of the curl loop / $misses (includes starting curl) | $miss_wall | $(all_col "$MISS" 2) |"
-  echo "| bare render, \`rendition render\` once per width (process start included) | $bare_proc | $(all_col "$BARE_PROC" 2) |"
-  echo "| bare render, one \`rendition render\` process over $misses inputs (width 300) | $bare_one | $(all_col "$BARE_ONE" 2) |"
+  echo "| run | miss: mean of curl's time_total | median | first request | curl loop wall / $misses (starts curl) | bare: one process over $misses | bare: a process per width | **miss / bare (one process)** |"
+  echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  while IFS=$'\t' read -r r wall cmean cmed first xr handler rd rn st bproc bone; do
+    echo "| $r | $cmean | $cmed | $first | $wall | $bone | $bproc | $(ratio "$cmean" "$bone")× |"
+  done <"$MISS"
+  echo "| median | $miss_curl | $miss_curl_med | $miss_first | $miss_wall | $bare_one | $bare_proc | |"
   echo
-  m1="$(ratio "$miss_curl" "$bare_one")"; m2="$(ratio "$miss_curl" "$bare_proc")"
-  echo "- miss / bare render without process start: **${m1}×** — within 1.3×: $(verdict "$m1" 1.3 le)"
-  echo "- miss / bare render with process start: **${m2}×** — within 1.3×: $(verdict "$m2" 1.3 le)"
+  m1="$(run_ratios 3 12 | med_of)"; m2="$(run_ratios 3 11 | med_of)"; m3="$(run_ratios 4 9 | med_of)"
+  echo "- miss / bare render in one process (no process start), median of the runs' ratios ($(run_ratios 3 12 | paste -sd' ' -)): **${m1}×** — within 1.3×: $(verdict "$m1" 1.3 le)"
+  echo "- miss / bare render with its process start: **${m2}×** — within 1.3×: $(verdict "$m2" 1.3 le)"
   echo "- x-rendition header on the misses (first run): $(cut -f6 "$MISS" | head -n1)"
   echo "- the served width-$((300 + misses - 1)) file and the bare render's, byte for byte: ${same_bytes:-unchecked}"
+  echo
+  echo "Where a miss's time goes, from the server's own log (\`RUST_LOG=rendition=debug\`: the handler's time per request, and read/render/store per render), medians in ms:"
+  echo
+  echo "| run | curl time_total | handler | read the source | render (incl. the hop to the blocking pool) | store (mkdir, write, fdatasync, link) | curl − render |"
+  echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  while IFS=$'\t' read -r r wall cmean cmed first xr handler rd rn st bproc bone; do
+    echo "| $r | $cmed | $handler | $rd | $rn | $st | $(awk -v a="$cmed" -v b="$rn" 'BEGIN { printf "%.2f", a - b }') |"
+  done <"$MISS"
+  echo
+  echo "- a miss's median over its own render's median in the same run (same process, same moment): **${m3}×** (runs: $(run_ratios 4 9 | paste -sd' ' -))"
   echo
   echo "## Commands"
   echo
   echo '```sh'
-  echo "bench/serve_load.sh --runs $runs --duration $duration --misses $misses"
+  echo "bench/serve_load.sh --runs $runs --duration $duration --misses $misses --miss-runs $miss_runs"
   echo "# the folder: \$DIR/photos/a.jpg = $PHOTO; one request renders and stores \$DIR$HIT_PATH"
   echo "RENDITION_KEYS=k1:<secret> rendition sign photos/a.jpg --width 320 --format webp"
   echo "RUST_LOG=rendition=warn RENDITION_KEYS=k1:<secret> [taskset -c 0] rendition serve --dir \$DIR --addr 127.0.0.1:\$PORT"
   echo "[taskset -c 0] nginx -p \$WORK/nginx/ -e \$WORK/nginx/error.log -c nginx-{1,2}.conf   # conf below"
   echo "[taskset -c 1] wrk -t1 -c$conns -d${warmup}s \$URL                  # warm-up, discarded"
   echo "[taskset -c 1] wrk -t1 -c$conns -d${duration}s --latency \$URL      # × $runs"
-  echo "# misses, on a fresh folder and server per run:"
+  echo "# misses, on a fresh folder and server per run (this one with RUST_LOG=rendition=debug):"
   echo "for w in 300..$((300 + misses - 1)): curl -s -o /dev/null -w '%{http_code} %{time_total}' http://127.0.0.1:\$PORT\$(rendition sign photos/a.jpg --width \$w --format webp)"
   echo "for w in 300..$((300 + misses - 1)): rendition render --width \$w --format webp --out-dir \$OUT \$DIR/photos/a.jpg"
   echo "rendition render --width 300 --format webp --out-dir \$OUT \$DIR/photos/a.jpg  # the same input listed $misses times"
