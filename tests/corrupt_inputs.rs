@@ -116,3 +116,78 @@ fn corrupted_sources_never_panic() {
         "the mutations should break most inputs ({errors} errors)"
     );
 }
+
+/// Start of each scan's entropy-coded data (after its SOS header).
+fn scan_data_starts(jpeg: &[u8]) -> Vec<usize> {
+    (0..jpeg.len().saturating_sub(3))
+        .filter(|&i| jpeg[i] == 0xFF && jpeg[i + 1] == 0xDA)
+        .map(|i| i + 2 + usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]])))
+        .collect()
+}
+
+#[test]
+fn a_jpeg_cut_short_is_refused_not_rendered_with_made_up_blocks() {
+    // libjpeg-made files of both kinds (4:2:0, 4:2:2 with restarts, 4:4:4, grey, odd size).
+    // A cut that removes entropy-coded data the output needs must be an error: decoders
+    // that pad with zeros would otherwise turn the missing blocks into grey or garbage and
+    // the bucket would keep that object forever.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let limits = Limits::default();
+    let never = || false;
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".jpg") {
+            continue;
+        }
+        seen += 1;
+        let jpeg = std::fs::read(&path).unwrap();
+        let starts = scan_data_starts(&jpeg);
+        let first = starts[0];
+        // The first scan carries DC (a progressive file) or everything (baseline): every
+        // output needs it, the 1/8 thumbnail that decodes DC only included.
+        let end_of_first = (first..jpeg.len() - 1)
+            .find(|&i| jpeg[i] == 0xFF && !matches!(jpeg[i + 1], 0x00 | 0xD0..=0xD7 | 0xFF))
+            .unwrap();
+        let cuts = [first + 1, (first + end_of_first) / 2, end_of_first - 1];
+        for cut in cuts {
+            for width in [16, 200] {
+                let ops = Ops {
+                    width: Some(width),
+                    ..Ops::default()
+                };
+                let result = render(&jpeg[..cut], &ops, Format::Png, &limits, &never);
+                let e = result.err().unwrap_or_else(|| {
+                    panic!(
+                        "{name} cut at {cut} of {} rendered at {width} px",
+                        jpeg.len()
+                    )
+                });
+                assert!(
+                    e.status().is_client_error() && e.to_string().contains("undecodable"),
+                    "{name} cut at {cut}: {e}"
+                );
+            }
+        }
+        // Intact, it renders. Without its EOI marker a baseline file still has all its data
+        // and renders; a progressive one can't show that no scan is missing, so it is
+        // refused unless the output needs only the DC scans (which end with a marker).
+        let ops = Ops {
+            width: Some(200),
+            ..Ops::default()
+        };
+        assert!(
+            render(&jpeg, &ops, Format::Png, &limits, &never).is_ok(),
+            "{name} renders"
+        );
+        let no_eoi = render(&jpeg[..jpeg.len() - 2], &ops, Format::Png, &limits, &never);
+        assert_eq!(
+            no_eoi.is_ok(),
+            name.starts_with("baseline"),
+            "{name} without EOI: {:?}",
+            no_eoi.err()
+        );
+    }
+    assert_eq!(seen, 10);
+}

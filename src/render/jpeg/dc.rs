@@ -104,6 +104,11 @@ pub(super) fn scan(
             }
         }
     }
+    // Bits past the data were used: the scan was cut short (a truncated upload) or is
+    // corrupt, and the blocks after the cut would come out as made-up values.
+    if bits.overran() {
+        return None;
+    }
     for &(c, _) in &members {
         let comp = &mut comps[c];
         comp.dc_low_bit = match (ah, comp.dc_low_bit) {
@@ -287,6 +292,27 @@ mod tests {
             .map(|(a, b)| u64::from(a.abs_diff(*b)))
             .sum();
         assert!((diff as f64 / full.data.len() as f64) < 4.0);
+    }
+
+    #[test]
+    fn a_dc_scan_cut_short_is_not_decoded() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/progressive-420.jpg"
+        );
+        let jpeg = std::fs::read(path).unwrap();
+        let sos: Vec<usize> = (0..jpeg.len() - 1)
+            .filter(|&i| jpeg[i] == 0xFF && jpeg[i + 1] == 0xDA)
+            .collect();
+        // Anywhere inside the first DC scan's data, and inside the DC refinement scan.
+        let first = sos[0] + 14;
+        for cut in [first + 1, (first + sos[1]) / 2, sos[1] - 2, sos[6] + 20] {
+            assert!(
+                decode(&jpeg[..cut], 1).is_none(),
+                "cut at {cut} of {}",
+                jpeg.len()
+            );
+        }
     }
 
     #[test]
