@@ -267,18 +267,24 @@ mod tests {
         assert_eq!(seen, 5);
     }
 
-    #[test]
-    fn stops_reading_once_the_dc_is_complete() {
-        // Cut the file right after its DC refinement scan: still decodes, identically.
+    /// libjpeg's progressive 4:2:0 fixture, and where each of its SOS markers is.
+    fn progressive_420() -> (Vec<u8>, Vec<usize>) {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/progressive-420.jpg"
         );
         let jpeg = std::fs::read(path).unwrap();
-        let full = decode(&jpeg, 1).unwrap();
-        let sos: Vec<usize> = (0..jpeg.len() - 1)
+        let sos = (0..jpeg.len() - 1)
             .filter(|&i| jpeg[i] == 0xFF && jpeg[i + 1] == 0xDA)
             .collect();
+        (jpeg, sos)
+    }
+
+    #[test]
+    fn stops_reading_once_the_dc_is_complete() {
+        // Cut the file right after its DC refinement scan: still decodes, identically.
+        let (jpeg, sos) = progressive_420();
+        let full = decode(&jpeg, 1).unwrap();
         // libjpeg's script: the DC refinement is the 7th of 10 scans.
         let cut = &jpeg[..sos[7]];
         let partial = decode(cut, 1).expect("decodes without the later AC scans");
@@ -296,14 +302,7 @@ mod tests {
 
     #[test]
     fn a_dc_scan_cut_short_is_not_decoded() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/progressive-420.jpg"
-        );
-        let jpeg = std::fs::read(path).unwrap();
-        let sos: Vec<usize> = (0..jpeg.len() - 1)
-            .filter(|&i| jpeg[i] == 0xFF && jpeg[i + 1] == 0xDA)
-            .collect();
+        let (jpeg, sos) = progressive_420();
         // Anywhere inside the first DC scan's data, and inside the DC refinement scan.
         let first = sos[0] + 14;
         for cut in [first + 1, (first + sos[1]) / 2, sos[1] - 2, sos[6] + 20] {
