@@ -741,8 +741,11 @@ fn resize_samples(
     let y = region.y.clamp(0.0, sh);
     let rw = region.w.min(sw - x).max(f64::MIN_POSITIVE);
     let rh = region.h.min(sh - y).max(f64::MIN_POSITIVE);
+    // Only RGBA carries alpha. fast_image_resize takes U8x2 for luma + alpha and would
+    // multiply a chroma pair's Cb by its Cr around the resize.
     let options = fr::ResizeOptions::new()
         .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3))
+        .use_alpha(kind == fr::PixelType::U8x4)
         .crop(x, y, rw, rh);
     resizer
         .resize(&src, &mut dst, &options)

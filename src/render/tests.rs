@@ -915,3 +915,41 @@ fn avif_quality_trades_bytes() {
         .to_vec();
     assert!(sizes.windows(2).all(|p| p[0] < p[1]), "{sizes:?}");
 }
+
+#[test]
+fn two_channel_planes_are_resized_as_two_independent_samples() {
+    // fast_image_resize takes U8x2 for luma + alpha and, unless told otherwise, multiplies
+    // the first sample by the second around the resize. A chroma pair is Cb and Cr: with
+    // that, a saturated green (Cr ≈ 21) would keep Cb in steps of 12, and Cr = 0 would
+    // zero Cb. Each sample must come out as if resized on its own.
+    let (w, h) = (64u32, 48u32);
+    let pair: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            let (x, y) = (i % w, i / w);
+            let cb = (60 + (x * 3 + y) % 140) as u8;
+            let cr = if (x / 8 + y / 8) % 2 == 0 {
+                0
+            } else {
+                21 + (x % 7) as u8
+            };
+            [cb, cr]
+        })
+        .collect();
+    let whole = Rect {
+        x: 0.0,
+        y: 0.0,
+        w: f64::from(w),
+        h: f64::from(h),
+    };
+    let mut resizer = fr::Resizer::new();
+    let out = (23, 17);
+    let together =
+        resize_samples(&mut resizer, &pair, (w, h), fr::PixelType::U8x2, whole, out).unwrap();
+    for c in 0..2 {
+        let plane: Vec<u8> = pair.iter().skip(c).step_by(2).copied().collect();
+        let alone =
+            resize_samples(&mut resizer, &plane, (w, h), fr::PixelType::U8, whole, out).unwrap();
+        let got: Vec<u8> = together.iter().skip(c).step_by(2).copied().collect();
+        assert_eq!(got, alone, "sample {c} of the pair");
+    }
+}
