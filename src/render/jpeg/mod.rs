@@ -108,8 +108,10 @@ fn decode_as(data: &[u8], eighths: usize, layout: Layout) -> Option<Decoded> {
         let seg = data.get(pos + 2..pos + len)?;
         pos += len;
         match marker {
-            0xC0 | 0xC1 if frame.is_none() => frame = Some(Frame::parse(seg, false, eighths)?),
-            0xC2 if frame.is_none() => frame = Some(Frame::parse(seg, true, eighths)?),
+            0xC0 | 0xC1 if frame.is_none() => {
+                frame = Some(Frame::parse(seg, false, eighths, layout)?)
+            }
+            0xC2 if frame.is_none() => frame = Some(Frame::parse(seg, true, eighths, layout)?),
             // Lossless, arithmetic coding, hierarchical, or a second frame header: the
             // general decoder's job.
             0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
@@ -456,6 +458,19 @@ impl<'a> Bits<'a> {
         v
     }
 
+    /// Drops the next `n` bits.
+    #[inline(always)]
+    fn skip(&mut self, mut n: u32) {
+        while n > 0 {
+            if self.count < 32 {
+                self.refill();
+            }
+            let step = n.min(32);
+            self.consume(step);
+            n -= step;
+        }
+    }
+
     #[inline(always)]
     fn bit(&mut self) -> u32 {
         if self.count == 0 {
@@ -514,8 +529,8 @@ struct Component {
     used_h: usize,
     /// Progressive at 1/8 only: the DC coefficient of each block.
     dc: Vec<i32>,
-    /// Progressive above 1/8 only: each block's 64 quantised coefficients, in zigzag order.
-    coefs: Vec<i16>,
+    /// Progressive above 1/8 only: what the scans have sent of each block's coefficients.
+    coefs: progressive::Coefficients,
     /// Progressive only: bit position of the least significant DC bit decoded so far
     /// (None: no DC yet).
     dc_low_bit: Option<u8>,
@@ -534,9 +549,10 @@ struct Frame {
 }
 
 impl Frame {
-    /// Parses a frame header; a progressive frame gets storage for what its scans carry at
-    /// `eighths`/8 scale (DC only at 1/8, every coefficient above).
-    fn parse(seg: &[u8], progressive: bool, eighths: usize) -> Option<Frame> {
+    /// Parses a frame header; a progressive frame gets storage for what its scans carry that
+    /// the output at `eighths`/8 scale in `layout` needs (DC only at 1/8; above, see
+    /// [`progressive::Coefficients`]).
+    fn parse(seg: &[u8], progressive: bool, eighths: usize, layout: Layout) -> Option<Frame> {
         if *seg.first()? != 8 {
             return None;
         }
@@ -570,7 +586,7 @@ impl Frame {
                 used_w: 0,
                 used_h: 0,
                 dc: Vec::new(),
-                coefs: Vec::new(),
+                coefs: progressive::Coefficients::default(),
                 dc_low_bit: None,
             });
         }
@@ -582,13 +598,8 @@ impl Frame {
             c.bh = mcuy * c.v;
             c.used_w = (width * c.h).div_ceil(hmax).div_ceil(8);
             c.used_h = (height * c.v).div_ceil(vmax).div_ceil(8);
-            if progressive && eighths == 1 {
-                c.dc = vec![0; c.bw * c.bh];
-            } else if progressive {
-                c.coefs = vec![0; c.bw * c.bh * 64];
-            }
         }
-        Some(Frame {
+        let mut frame = Frame {
             progressive,
             width,
             height,
@@ -597,7 +608,23 @@ impl Frame {
             vmax,
             mcux,
             mcuy,
-        })
+        };
+        if progressive && eighths == 1 {
+            for c in &mut frame.comps {
+                c.dc = vec![0; c.bw * c.bh];
+            }
+        } else if progressive {
+            let kept: Vec<u64> = (frame.comps.iter())
+                .map(|c| {
+                    let (nx, ny) = scaled::grid(&frame, c, eighths, layout);
+                    scaled::corner(nx, ny)
+                })
+                .collect();
+            for (c, kept) in frame.comps.iter_mut().zip(kept) {
+                c.coefs = progressive::Coefficients::new(kept, c.bw * c.bh);
+            }
+        }
+        Some(frame)
     }
 }
 

@@ -2,9 +2,10 @@
 //!
 //! A progressive file sends every block's coefficients in several scans: bands of the zigzag
 //! order (spectral selection), most significant bits first (successive approximation). So the
-//! quantised coefficients of the whole image are kept (as `i16`, in zigzag order, as libjpeg
-//! does) until the last scan; then each block goes through the same scaled inverse DCT and
-//! strip-by-strip colour conversion as a baseline file ([`super::scaled::Canvas`]).
+//! coefficients of the whole image are kept until the last scan, but only as much of them as
+//! the output needs ([`Coefficients`]: the values of the corner the scaled transform reads, and
+//! which of the others are non-zero); then each block goes through the same scaled inverse DCT
+//! and strip-by-strip colour conversion as a baseline file ([`super::scaled::Canvas`]).
 
 use super::scaled::Canvas;
 use super::{Bits, Decoded, Frame, Huffman, Layout, Tables};
@@ -102,8 +103,7 @@ pub(super) fn scan(
                 if !restart(&mut bits, &mut pred, &mut eobrun) {
                     return None;
                 }
-                let b = (by * bw + bx) * 64;
-                let block = comp.coefs.get_mut(b..b + 64)?;
+                let block = comp.coefs.block(by * bw + bx)?;
                 decode_block(&mut bits, chosen[0], band, &mut pred[0], &mut eobrun, block)?;
             }
         }
@@ -117,8 +117,8 @@ pub(super) fn scan(
                     let comp = &mut frame.comps[c];
                     for y in 0..comp.v {
                         for x in 0..comp.h {
-                            let b = ((my * comp.v + y) * comp.bw + mx * comp.h + x) * 64;
-                            let block = comp.coefs.get_mut(b..b + 64)?;
+                            let b = (my * comp.v + y) * comp.bw + mx * comp.h + x;
+                            let block = comp.coefs.block(b)?;
                             let p = &mut pred[k];
                             decode_block(&mut bits, chosen[k], band, p, &mut eobrun, block)?;
                         }
@@ -142,19 +142,20 @@ fn decode_block(
     band: Band,
     pred: &mut i32,
     eobrun: &mut u32,
-    block: &mut [i16],
+    mut block: Block,
 ) -> Option<()> {
     let Band { ss, se, ah, al } = band;
     if ss == 0 {
+        let dc = block.values.first_mut()?;
         if ah == 0 {
             let size = symbol(bits, table?)?;
             if size > 11 {
                 return None;
             }
             *pred = pred.wrapping_add(bits.receive_extend(size));
-            block[0] = pred.wrapping_shl(u32::from(al)) as i16;
+            *dc = pred.wrapping_shl(u32::from(al)) as i16;
         } else if bits.bit() == 1 {
-            block[0] |= 1 << al;
+            *dc |= 1 << al;
         }
         return Some(());
     }
@@ -183,7 +184,7 @@ fn decode_block(
             if k > se {
                 return None;
             }
-            block[k] = (value << al) as i16;
+            block.set(k, (value << al) as i16);
             k += 1;
         }
         return Some(());
@@ -191,16 +192,11 @@ fn decode_block(
     // AC refinement: one more bit for every coefficient already non-zero, and new
     // coefficients of magnitude 1 << al placed among the zero ones.
     let (p1, m1) = (1i16 << al, -1i16 << al);
-    let refine = |bits: &mut Bits, c: &mut i16| {
-        if bits.bit() == 1 && *c & p1 == 0 {
-            *c = c.wrapping_add(if *c >= 0 { p1 } else { m1 });
-        }
-    };
     let mut k = ss;
     if *eobrun == 0 {
         while k <= se {
             let rs = symbol(bits, table)?;
-            let (mut run, size) = (rs >> 4, rs & 15);
+            let (run, size) = (rs >> 4, rs & 15);
             let mut value = 0;
             if size != 0 {
                 if size != 1 {
@@ -211,35 +207,147 @@ fn decode_block(
                 *eobrun = (1 << run) + bits.bits(run);
                 break;
             }
-            // Skip `run` zero coefficients, refining the non-zero ones passed on the way.
-            while k <= se {
-                let c = &mut block[k];
-                if *c != 0 {
-                    refine(bits, c);
-                } else {
-                    if run == 0 {
-                        break;
-                    }
-                    run -= 1;
-                }
-                k += 1;
+            // Skip `run` zero coefficients, refining the non-zero ones passed on the way: the
+            // new coefficient (or, after ZRL, the sixteenth zero) goes at the next zero.
+            let band = span(k, se);
+            let mut zeros = !*block.nonzero & band;
+            for _ in 0..run {
+                zeros &= zeros.wrapping_sub(1);
             }
+            let at = match zeros {
+                0 => se + 1,
+                z => z.trailing_zeros() as usize,
+            };
+            block.refine(bits, *block.nonzero & band & !span(at, 63), p1);
             if value != 0 {
-                *block.get_mut(k).filter(|_| k <= se)? = value;
+                if at > se {
+                    return None;
+                }
+                block.set(at, value);
             }
-            k += 1;
+            k = at + 1;
         }
     }
     if *eobrun > 0 {
         // Inside an end-of-band run: only refinement bits for the non-zero coefficients.
-        for c in block.iter_mut().take(se + 1).skip(k) {
-            if *c != 0 {
-                refine(bits, c);
-            }
-        }
+        block.refine(bits, *block.nonzero & span(k, se), p1);
         *eobrun -= 1;
     }
     Some(())
+}
+
+/// Zigzag positions `from` to `to` (inclusive) as a mask; empty when `from` > `to`.
+#[inline(always)]
+fn span(from: usize, to: usize) -> u64 {
+    let low = u64::MAX.checked_shl(from as u32).unwrap_or(0);
+    low & (u64::MAX >> (63 - to.min(63)))
+}
+
+/// A progressive component's coefficients, kept until the last scan. An AC refinement scan
+/// sends a correction bit for every coefficient of its band that an earlier scan made non-zero,
+/// so it needs to know which those are, but their values are needed only where the scaled
+/// transform reads them (its corner, [`super::scaled::corner`]). So each block keeps a mask of
+/// its non-zero coefficients and the values of the kept ones: at 2/8 scale 16 bytes instead
+/// of 128, and a refinement skips the bits of the coefficients it has no use for in bulk.
+#[derive(Clone)]
+pub(super) struct Coefficients {
+    /// The zigzag positions whose values are kept (bit k for position k).
+    kept: u64,
+    /// For each kept zigzag position, its index among a block's values.
+    slot: [u8; 64],
+    per_block: usize,
+    /// `per_block` values for each block, in zigzag order.
+    values: Vec<i16>,
+    /// For each block, bit k set when coefficient k (zigzag order, 1 to 63) is non-zero.
+    nonzero: Vec<u64>,
+}
+
+impl Default for Coefficients {
+    fn default() -> Self {
+        Coefficients::new(1, 0)
+    }
+}
+
+impl Coefficients {
+    /// Storage for `blocks` blocks that keeps the values of the positions in `kept` (which
+    /// must hold the DC position, 0).
+    pub(super) fn new(kept: u64, blocks: usize) -> Coefficients {
+        let kept = kept | 1;
+        let mut slot = [0; 64];
+        for (k, s) in slot.iter_mut().enumerate() {
+            *s = (kept & !span(k, 63)).count_ones() as u8;
+        }
+        let per_block = kept.count_ones() as usize;
+        Coefficients {
+            kept,
+            slot,
+            per_block,
+            values: vec![0; blocks * per_block],
+            nonzero: vec![0; blocks],
+        }
+    }
+
+    fn block(&mut self, i: usize) -> Option<Block<'_>> {
+        let n = self.per_block;
+        Some(Block {
+            kept: self.kept,
+            slot: &self.slot,
+            values: self.values.get_mut(i * n..(i + 1) * n)?,
+            nonzero: self.nonzero.get_mut(i)?,
+        })
+    }
+
+    /// Block `i`'s kept values, in zigzag order.
+    fn values(&self, i: usize) -> Option<&[i16]> {
+        let n = self.per_block;
+        self.values.get(i * n..(i + 1) * n)
+    }
+}
+
+/// One block of [`Coefficients`].
+struct Block<'a> {
+    kept: u64,
+    slot: &'a [u8; 64],
+    values: &'a mut [i16],
+    nonzero: &'a mut u64,
+}
+
+impl Block<'_> {
+    /// Sets AC coefficient `k` (zigzag) to `value`.
+    #[inline(always)]
+    fn set(&mut self, k: usize, value: i16) {
+        if value != 0 {
+            *self.nonzero |= 1 << k;
+        }
+        if self.kept >> k & 1 == 1 {
+            if let Some(v) = self.values.get_mut(usize::from(self.slot[k])) {
+                *v = value;
+            }
+        }
+    }
+
+    /// Reads one correction bit for each coefficient in `set` (non-zero ones, in zigzag
+    /// order) and applies those of the kept coefficients: a 1 adds `p1` to the magnitude
+    /// unless that bit is already set.
+    #[inline(always)]
+    fn refine(&mut self, bits: &mut Bits, set: u64, p1: i16) {
+        let mut kept = set & self.kept;
+        let mut rest = set;
+        while kept != 0 {
+            let k = kept.trailing_zeros() as usize;
+            kept &= kept - 1;
+            bits.skip((rest & !span(k, 63)).count_ones());
+            rest &= span(k + 1, 63);
+            if bits.bit() == 1 {
+                if let Some(v) = self.values.get_mut(usize::from(self.slot[k])) {
+                    if *v & p1 == 0 {
+                        *v = v.wrapping_add(if *v >= 0 { p1 } else { -p1 });
+                    }
+                }
+            }
+        }
+        bits.skip(rest.count_ones());
+    }
 }
 
 /// The image at `eighths`/8 scale from the coefficients gathered by [`scan`].
@@ -250,15 +358,21 @@ pub(super) fn finish(
     layout: Layout,
 ) -> Option<Decoded> {
     let mut canvas = Canvas::new(frame, tables, eighths, layout)?;
+    // The store kept what this canvas reads (both follow `scaled::corner`).
+    for (s, comp) in canvas.samplers.iter().zip(&frame.comps) {
+        if s.kept_len() != comp.coefs.per_block {
+            return None;
+        }
+    }
     let mut coef = [0.0f32; 64];
     for my in 0..frame.mcuy {
         for (c, comp) in frame.comps.iter().enumerate() {
             for y in 0..comp.v {
                 for mx in 0..frame.mcux {
                     for x in 0..comp.h {
-                        let b = ((my * comp.v + y) * comp.bw + mx * comp.h + x) * 64;
+                        let b = (my * comp.v + y) * comp.bw + mx * comp.h + x;
                         let at = canvas.at(c, my, mx, x, y);
-                        let stored = comp.coefs.get(b..b + 64)?;
+                        let stored = comp.coefs.values(b)?;
                         canvas.samplers[c].emit_stored(stored, &mut coef, at);
                     }
                 }
@@ -271,8 +385,8 @@ pub(super) fn finish(
 
 #[cfg(test)]
 mod tests {
-    use super::super::decode;
     use super::super::scaled::tests::assert_matches_reference;
+    use super::super::{decode, decode_planes, Decoded};
 
     #[test]
     fn equals_the_baseline_decode_of_the_same_coefficients() {
@@ -289,6 +403,15 @@ mod tests {
                 let b = decode(&baseline, eighths).expect("baseline decodes");
                 assert_eq!((p.w, p.h), (b.w, b.h), "{name} at {eighths}/8");
                 assert!(p.data == b.data, "{name} at {eighths}/8: pixels differ");
+                // Planes keep a smaller corner of subsampled chroma blocks than RGB does.
+                let planes = |jpeg: &[u8]| match decode_planes(jpeg, eighths) {
+                    Some(Decoded::Planes(p)) => p.planes.into_iter().map(|p| (p.w, p.h, p.data)),
+                    _ => panic!("{name} at {eighths}/8: no planes"),
+                };
+                assert!(
+                    planes(&progressive).eq(planes(&baseline)),
+                    "{name} at {eighths}/8: planes differ"
+                );
             }
         }
     }

@@ -43,6 +43,32 @@ fn basis(n: usize) -> Vec<f32> {
     b
 }
 
+/// Samples per block across and down for component `comp` at `eighths`/8 scale: interleaved
+/// output puts every component on the largest grid; planes keep each component's own grid.
+pub(super) fn grid(
+    frame: &Frame,
+    comp: &super::Component,
+    eighths: usize,
+    layout: Layout,
+) -> (usize, usize) {
+    match layout {
+        Layout::Rgb => (eighths * frame.hmax / comp.h, eighths * frame.vmax / comp.v),
+        Layout::Planes => (eighths, eighths),
+    }
+}
+
+/// The zigzag positions (bit k for position k) of the coefficients a block evaluated at
+/// `nx`×`ny` samples uses: those below `nx` across and `ny` down.
+pub(super) fn corner(nx: usize, ny: usize) -> u64 {
+    let mut mask = 0;
+    for (k, &z) in ZIGZAG.iter().enumerate() {
+        if usize::from(z) % 8 < nx && usize::from(z) / 8 < ny {
+            mask |= 1 << k;
+        }
+    }
+    mask
+}
+
 /// One component's output side: its sampling grid and where its samples go.
 pub(super) struct Sampler {
     /// Blocks per MCU across and down.
@@ -98,16 +124,11 @@ impl Canvas {
             if hmax % comp.h != 0 || vmax % comp.v != 0 {
                 return None;
             }
-            // Interleaved output puts every component on the largest grid; planes keep
-            // each component's own grid.
-            let (nx, ny) = match layout {
-                Layout::Rgb => (eighths * hmax / comp.h, eighths * vmax / comp.v),
-                Layout::Planes => (eighths, eighths),
-            };
+            let (nx, ny) = grid(frame, comp, eighths, layout);
+            let corner = corner(nx, ny);
             let mut keep = [SKIP; 64];
             for (k, &z) in ZIGZAG.iter().enumerate() {
-                let (row, col) = (usize::from(z) / 8, usize::from(z) % 8);
-                if col < nx && row < ny {
+                if corner >> k & 1 == 1 {
                     keep[k] = z;
                 }
             }
@@ -270,13 +291,18 @@ impl Sampler {
         }
     }
 
-    /// [`Sampler::emit`] for a block of quantised coefficients in zigzag order, as a
-    /// progressive decode stores them. `coef` is all zeros on entry and on return.
+    /// The number of coefficients a block keeps (see [`corner`]).
+    pub(super) fn kept_len(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// [`Sampler::emit`] for a block of quantised coefficients as a progressive decode
+    /// stores them: the kept ones (see [`corner`]), in zigzag order. `coef` is all zeros on
+    /// entry and on return.
     pub(super) fn emit_stored(&mut self, stored: &[i16], coef: &mut [f32; 64], at: usize) {
         let (mut rows, mut cols) = (1, 1);
-        for &k in &self.kept {
+        for (&k, &v) in self.kept.iter().zip(stored) {
             let k = usize::from(k);
-            let v = stored.get(k).copied().unwrap_or(0);
             if v != 0 {
                 let z = self.keep[k];
                 coef[usize::from(z)] = f32::from(v) * self.quant[k];
