@@ -881,12 +881,30 @@ def plot(results, tools, path):
     plt.close(fig)
 
 
-def write_report(results, sets, tools, meta, sweep, path):
+def kept_sweep_text(path):
+    """The quality sweep section of the RESULTS.md at `path` and the date its header gives,
+    for a run of only the timed sets on a machine whose bench/out/results.json holds no sweep
+    (a fresh clone): the committed sweep is carried over as text rather than dropped."""
+    try:
+        text = open(path).read()
+    except OSError:
+        return None
+    start = text.find("## Quality sweep")
+    end = text.find("## What was run", start)
+    if start < 0 or end < 0:
+        return None
+    date = re.search(r"the quality sweep on ([^,(.]+UTC)", text)
+    return {"date": date.group(1) if date else "an earlier run",
+            "markdown": text[start:end].rstrip("\n") + "\n"}
+
+
+def write_report(results, sets, tools, meta, sweep, path, kept_sweep=None):
     L = []
     L.append("# rendition benchmark\n")
+    swept = sweep["date"] if sweep else (kept_sweep["date"] if kept_sweep else None)
     L.append(f"Written by `bench/run`: the timed sets on {meta['date']} ({meta['runs']} timed "
              f"runs per tool and set after one warm-up run; medians)"
-             + (f", the quality sweep on {sweep['date']}" if sweep else "")
+             + (f", the quality sweep on {swept}" if swept else "")
              + ". Rerun with `bench/run` (`--runs N`, `--build`, "
              "`--sets typical,huge,png,webp,sweep`, `--sweep-q 50,60,...`); a run of only the "
              "timed sets or only the sweep keeps the other part from the previous run "
@@ -932,6 +950,8 @@ def write_report(results, sets, tools, meta, sweep, path):
         L.append("")
     if sweep:
         L.extend(sweep_report(sweep, tools))
+    elif kept_sweep:
+        L.append(kept_sweep["markdown"])
     L.append("## What was run\n")
     L.append(f"Every tool renders each set in one process, sequentially, to {WIDTH} px wide "
              f"(height from the aspect ratio), JPEG and WebP at quality {QUALITY}, with "
@@ -1145,7 +1165,9 @@ def main():
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump({"meta": meta, "results": results, "sweep": sweep}, f, indent=1,
                   default=str)
-    write_report(results, all_sets, tools, meta, sweep, os.path.join(BENCH, "RESULTS.md"))
+    report = os.path.join(BENCH, "RESULTS.md")
+    kept = kept_sweep_text(report) if not sweep and not do_sweep else None
+    write_report(results, all_sets, tools, meta, sweep, report, kept)
     log(f"\nwrote {' and '.join(wrote)}")
 
 
