@@ -269,8 +269,8 @@ impl Default for Coefficients {
 }
 
 impl Coefficients {
-    /// Storage for `blocks` blocks that keeps the values of the positions in `kept` (which
-    /// must hold the DC position, 0).
+    /// Storage for `blocks` blocks that keeps the values of the positions in `kept` and of
+    /// the DC position, 0, which every scale reads.
     pub(super) fn new(kept: u64, blocks: usize) -> Coefficients {
         let kept = kept | 1;
         let mut slot = [0; 64];
