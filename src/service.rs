@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::ops::Limits;
 use crate::render;
 use crate::request::{KeyRing, RenderRequest};
-use crate::store::{Put, Store, IMMUTABLE};
+use crate::store::{NewObject, Put, Store, IMMUTABLE};
 
 /// How a successful render is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,7 +306,7 @@ impl Service {
             let bytes = Bytes::from(rendered.bytes);
             let etag = match self
                 .store
-                .put_new(key, bytes.clone(), &content_type)
+                .put_new(key, bytes.clone(), NewObject::new(&content_type))
                 .await?
             {
                 Put::Created(meta) => Some(meta.etag),
