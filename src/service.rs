@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::ops::Limits;
 use crate::render;
 use crate::request::{KeyRing, RenderRequest};
-use crate::store::{Put, Store, IMMUTABLE};
+use crate::store::{NewObject, Put, Store, IMMUTABLE};
 
 /// How a successful render is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,6 +289,8 @@ impl Service {
                     other => other,
                 })?;
             let read = started.elapsed();
+            // Recorded on the rendition, so a purge can tell it from renditions of an older source.
+            let source_etag = source.meta.etag.clone();
             let (ops, format) = (req.ops.clone(), req.format);
             let rendered = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
@@ -306,7 +308,11 @@ impl Service {
             let bytes = Bytes::from(rendered.bytes);
             let etag = match self
                 .store
-                .put_new(key, bytes.clone(), &content_type)
+                .put_new(
+                    key,
+                    bytes.clone(),
+                    NewObject::new(&content_type).rendered_from(&source_etag),
+                )
                 .await?
             {
                 Put::Created(meta) => Some(meta.etag),
@@ -507,6 +513,20 @@ mod tests {
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.headers()["x-rendition"], "existing");
         assert_eq!(r.headers()[header::CONTENT_TYPE], "image/png");
+    }
+
+    #[tokio::test]
+    async fn renditions_record_the_etag_of_their_source() {
+        let (store, svc) = service(Answer::Bytes);
+        let p = path("img/a.jpg", 16);
+        assert_eq!(svc.miss(&Method::GET, &p).await.status(), StatusCode::OK);
+        let source = store.head("img/a.jpg").await.unwrap().unwrap();
+        let rendition = store.head(&p[1..]).await.unwrap().unwrap();
+        assert_eq!(
+            rendition.source_etag.as_deref(),
+            Some(crate::store::bare_etag(&source.etag))
+        );
+        assert_eq!(source.source_etag, None);
     }
 
     #[tokio::test]

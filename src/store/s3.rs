@@ -4,20 +4,31 @@
 //! oversized source costs one response header, not a download. Writes are create-only with
 //! `If-None-Match: *`: a 412 means another render already stored the key (success for us), a
 //! 409 means a concurrent conditional write is in flight and is retried. Every object is
-//! written with its `Content-Type` and the immutable `Cache-Control`, which CloudFront passes on.
+//! written with its `Content-Type` and the immutable `Cache-Control`, which CloudFront passes on,
+//! and a rendition with the bare ETag of its source in `x-amz-meta-source-etag`.
+//!
+//! Listing follows `ListObjectsV2` continuation tokens for at most [`MAX_LIST_PAGES`] pages.
+//! Deletion sends `DeleteObjects` in quiet mode, 1,000 keys a request (S3's limit), and retries
+//! throttling, 500s and 503s, and the keys a response reports as failed for a transient reason,
+//! [`DELETE_ATTEMPTS`] times in all (the SDK's own retries of a failed request come on top). S3 answers a delete of a missing key as a success, and
+//! quiet mode names no deleted key, which is why `delete` does not count.
 //!
 //! Endpoint and addressing come from the usual SDK configuration (`AWS_ENDPOINT_URL_S3`,
 //! `AWS_ENDPOINT_URL`, region, credentials) plus `RENDITION_S3_PATH_STYLE=1` for servers that
 //! need path-style requests (MinIO, moto, most local servers).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use bytes::{Bytes, BytesMut};
 
-use super::{too_large, Object, ObjectMeta, Put, Store, IMMUTABLE};
+use super::{
+    bare_etag, source_etag_of, too_large, Listed, NewObject, Object, ObjectMeta, Put, Store,
+    IMMUTABLE,
+};
 use crate::error::{Error, Result};
 
 /// Environment variable that switches to path-style addressing.
@@ -26,10 +37,27 @@ pub const PATH_STYLE_ENV: &str = "RENDITION_S3_PATH_STYLE";
 /// How often a 409 (conflicting conditional write in flight) is retried.
 const CONFLICT_RETRIES: u32 = 4;
 
+/// Most listing pages read for one prefix: 10 million keys at 1,000 a page. A listing that
+/// goes on is refused rather than returned short, which would make a purge incomplete.
+pub const MAX_LIST_PAGES: usize = 10_000;
+
+/// Most keys in one `DeleteObjects` request (S3's limit).
+const DELETE_BATCH: usize = 1000;
+
+/// Tries of one `DeleteObjects` batch, the first included.
+pub const DELETE_ATTEMPTS: u32 = 4;
+
+/// The user metadata (`x-amz-meta-source-etag`) that holds a rendition's source ETag.
+const SOURCE_ETAG: &str = "source-etag";
+
+/// The longest key S3 accepts, in bytes: a longer one holds no object.
+const MAX_KEY_BYTES: usize = 1024;
+
 #[derive(Debug, Clone)]
 pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
+    list_page_size: i32,
 }
 
 impl S3Store {
@@ -37,7 +65,15 @@ impl S3Store {
         S3Store {
             client,
             bucket: bucket.into(),
+            list_page_size: 1000,
         }
+    }
+
+    /// Keys asked for per listing page, from 1 to 1,000 (the default and S3's maximum). Only
+    /// tests of the pagination have a use for smaller pages.
+    pub fn with_list_page_size(mut self, keys: i32) -> Self {
+        self.list_page_size = keys.clamp(1, 1000);
+        self
     }
 
     /// An S3 client from the SDK's shared configuration (environment, profile, instance role),
@@ -74,6 +110,22 @@ fn status_of<E>(e: &SdkError<E>) -> Option<u16> {
     e.raw_response().map(|r| r.status().as_u16())
 }
 
+/// Whether an S3 error code or status says "try again shortly".
+fn transient(status: Option<u16>, code: &str) -> bool {
+    matches!(status, Some(500 | 503))
+        || matches!(code, "SlowDown" | "InternalError" | "ServiceUnavailable")
+}
+
+/// The source ETag in an object's user metadata, if any.
+fn source_etag_in(metadata: Option<&std::collections::HashMap<String, String>>) -> Option<String> {
+    let etag = bare_etag(metadata?.get(SOURCE_ETAG)?);
+    (!etag.is_empty()).then(|| etag.to_string())
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(50 << attempt)
+}
+
 #[async_trait]
 impl Store for S3Store {
     async fn get(&self, key: &str, max_bytes: u64) -> Result<Object> {
@@ -102,6 +154,7 @@ impl Store for S3Store {
             .content_type()
             .unwrap_or("application/octet-stream")
             .to_string();
+        let source_etag = source_etag_in(out.metadata());
         let mut body: ByteStream = out.body;
         let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(max_bytes) as usize);
         while let Some(chunk) = body.try_next().await.map_err(|e| {
@@ -119,6 +172,7 @@ impl Store for S3Store {
                 size: bytes.len() as u64,
                 etag,
                 content_type,
+                source_etag,
             },
             bytes,
         })
@@ -143,6 +197,7 @@ impl Store for S3Store {
                     .content_type()
                     .unwrap_or("application/octet-stream")
                     .to_string(),
+                source_etag: source_etag_in(out.metadata()),
             })),
             Err(e)
                 if e.as_service_error().is_some_and(|s| s.is_not_found())
@@ -154,10 +209,12 @@ impl Store for S3Store {
         }
     }
 
-    async fn put_new(&self, key: &str, bytes: Bytes, content_type: &str) -> Result<Put> {
+    async fn put_new(&self, key: &str, bytes: Bytes, new: NewObject<'_>) -> Result<Put> {
+        let content_type = new.content_type;
+        let source_etag = source_etag_of(&new);
         let mut attempt = 0;
         loop {
-            let result = self
+            let mut request = self
                 .client
                 .put_object()
                 .bucket(&self.bucket)
@@ -165,9 +222,11 @@ impl Store for S3Store {
                 .if_none_match("*")
                 .content_type(content_type)
                 .cache_control(IMMUTABLE)
-                .body(ByteStream::from(bytes.clone()))
-                .send()
-                .await;
+                .body(ByteStream::from(bytes.clone()));
+            if let Some(etag) = &source_etag {
+                request = request.metadata(SOURCE_ETAG, etag);
+            }
+            let result = request.send().await;
             match result {
                 Ok(out) => {
                     let etag = out.e_tag().unwrap_or("\"\"").to_string();
@@ -175,20 +234,153 @@ impl Store for S3Store {
                         size: bytes.len() as u64,
                         etag,
                         content_type: content_type.to_string(),
+                        source_etag,
                     };
                     return Ok(Put::Created(meta));
                 }
                 Err(e) if status_of(&e) == Some(412) => return Ok(Put::Exists),
                 Err(e) if status_of(&e) == Some(409) && attempt < CONFLICT_RETRIES => {
                     attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                    tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(e) => return Err(sdk_error("write an object", key, &e)),
             }
         }
     }
 
+    async fn list(&self, prefix: &str) -> Result<Vec<Listed>> {
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_LIST_PAGES {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .max_keys(self.list_page_size)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("list objects", prefix, &e))?;
+            found.extend(page.contents().iter().filter_map(|o| {
+                Some(Listed {
+                    key: o.key()?.to_string(),
+                    size: o.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                    last_modified: o
+                        .last_modified()
+                        .and_then(|t| SystemTime::try_from(*t).ok()),
+                })
+            }));
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
+                _ => {
+                    // S3 lists in key (UTF-8 byte) order already; S3-compatible servers may not.
+                    found.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+                    return Ok(found);
+                }
+            }
+        }
+        tracing::error!(prefix, pages = MAX_LIST_PAGES, "s3 listing did not end");
+        Err(Error::Storage(
+            "storage listed too many objects under one prefix".into(),
+        ))
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<()> {
+        // A key S3 could never hold holds nothing to delete (and would fail its whole batch).
+        let keys: Vec<&str> = keys
+            .iter()
+            .map(String::as_str)
+            .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_BYTES)
+            .collect();
+        for batch in keys.chunks(DELETE_BATCH) {
+            self.delete_batch(batch).await?;
+        }
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         format!("s3://{}", self.bucket)
+    }
+}
+
+impl S3Store {
+    /// One `DeleteObjects` request of at most [`DELETE_BATCH`] keys, with its retries.
+    async fn delete_batch(&self, batch: &[&str]) -> Result<()> {
+        let mut pending: Vec<String> = batch.iter().map(|k| k.to_string()).collect();
+        let mut attempt = 1;
+        loop {
+            let objects = pending
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| Error::Internal(format!("delete request: {e}")))?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| Error::Internal(format!("delete request: {e}")))?;
+            let sent = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await;
+            let failure = match sent {
+                Ok(out) if out.errors().is_empty() => return Ok(()),
+                Ok(out) => {
+                    let errors = out.errors();
+                    let first = errors.first();
+                    let key = first.and_then(|e| e.key());
+                    let code = first.and_then(|e| e.code()).unwrap_or("");
+                    tracing::warn!(
+                        failed = errors.len(),
+                        key,
+                        code,
+                        attempt,
+                        "s3 kept some keys"
+                    );
+                    let mut retry = Vec::new();
+                    let mut throttled = false;
+                    for e in errors {
+                        let code = e.code().unwrap_or("");
+                        match e.key() {
+                            Some(key) if transient(None, code) => {
+                                throttled |= code == "SlowDown";
+                                retry.push(key.to_string());
+                            }
+                            _ => {
+                                tracing::error!(key = e.key(), code, "s3 refused to delete a key");
+                                return Err(Error::Storage(
+                                    "storage could not delete objects".into(),
+                                ));
+                            }
+                        }
+                    }
+                    pending = retry;
+                    if throttled {
+                        Error::Busy("storage is throttling requests".into())
+                    } else {
+                        Error::Storage("storage could not delete objects".into())
+                    }
+                }
+                Err(e) => {
+                    let code = e.as_service_error().and_then(|s| s.code()).unwrap_or("");
+                    let retry = transient(status_of(&e), code);
+                    let first = pending.first().map_or("", String::as_str);
+                    let error = sdk_error("delete objects", first, &e);
+                    if !retry {
+                        return Err(error);
+                    }
+                    error
+                }
+            };
+            if attempt >= DELETE_ATTEMPTS {
+                return Err(failure);
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+            attempt += 1;
+        }
     }
 }
