@@ -8,7 +8,8 @@
 use clap::Args;
 
 use crate::error::{bad, Result};
-use crate::ops::{Fit, Format, Gravity, Limits, Ops, Rgb, Rotation, Tenths};
+use crate::ops::{Format, Limits, Ops};
+use crate::options::{Number, Options, Presets};
 use crate::request::KeyRing;
 use crate::service::{Answer, Config};
 
@@ -94,7 +95,8 @@ impl ServiceArgs {
     }
 }
 
-/// Operation flags, shared by `sign` and `render`.
+/// Operation flags, shared by `sign` and `render`. They take what a person types and go
+/// through the signer rules of [`Options::resolve`], like presets and the other signers.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OpArgs {
     /// Output width in CSS pixels (multiplied by --dpr).
@@ -106,18 +108,22 @@ pub struct OpArgs {
     /// cover (default), contain, fill, inside or outside; needs both width and height.
     #[arg(long)]
     pub fit: Option<String>,
+    /// Allow an output larger than the source (by default a size larger than the source is
+    /// scaled down to fit it).
+    #[arg(long)]
+    pub enlarge: bool,
     /// centre (default), n, ne, e, se, s, sw, w, nw, smart, or X-Y focal point in percent.
     #[arg(long)]
     pub gravity: Option<String>,
     /// Encoder quality 1-100 for jpg, webp and avif (default 80).
     #[arg(long, short = 'q')]
-    pub quality: Option<u8>,
-    /// Background colour as six hex digits, for flattening transparency and padding.
+    pub quality: Option<u32>,
+    /// Background colour as 3 or 6 hex digits (#f80, ff8800), for flattening and padding.
     #[arg(long)]
     pub background: Option<String>,
-    /// Rotate clockwise by 90, 180 or 270 degrees (after EXIF orientation).
-    #[arg(long)]
-    pub rotate: Option<u32>,
+    /// Rotate clockwise by a multiple of 90 degrees (after EXIF orientation).
+    #[arg(long, allow_negative_numbers = true)]
+    pub rotate: Option<i64>,
     /// Mirror: h (left-right), v (top-bottom) or hv.
     #[arg(long)]
     pub flip: Option<String>,
@@ -127,93 +133,65 @@ pub struct OpArgs {
     /// Unsharp-mask sigma in output pixels (0.1 to 10, one decimal).
     #[arg(long)]
     pub sharpen: Option<String>,
-    /// Source version token (letters and digits, e.g. the source's ETag).
-    #[arg(long)]
+    /// Source version token (letters and digits), so a changed original gets new URLs.
+    #[arg(long, conflicts_with = "etag")]
     pub source_version: Option<String>,
-    /// Device pixel ratio: multiplies width and height.
+    /// The source's ETag as S3 reports it (quotes and all): becomes the version token.
     #[arg(long)]
-    pub dpr: Option<f64>,
+    pub etag: Option<String>,
+    /// Device pixel ratio (above 0, at most 8): multiplies width and height, exactly.
+    #[arg(long)]
+    pub dpr: Option<String>,
     /// Output format: jpg, png, webp, gif or avif (default: the source's, if it is one of these).
     #[arg(long, short = 'f')]
     pub format: Option<String>,
 }
 
 impl OpArgs {
+    /// The options these flags set (unset flags stay `None`, so they can override a preset).
+    pub fn options(&self) -> Options {
+        let number = |v: &Option<String>| v.clone().map(Number);
+        Options {
+            width: self.width,
+            height: self.height,
+            dpr: number(&self.dpr),
+            fit: self.fit.clone(),
+            enlarge: self.enlarge.then_some(true),
+            gravity: self.gravity.clone(),
+            quality: self.quality,
+            background: self.background.clone(),
+            rotate: self.rotate,
+            flip: self.flip.clone(),
+            blur: number(&self.blur),
+            sharpen: number(&self.sharpen),
+            version: self.source_version.clone(),
+            etag: self.etag.clone(),
+            format: self.format.clone(),
+        }
+    }
+
     /// The canonical ops and format these flags ask for, for a source named `source`.
     pub fn resolve(&self, source: &str) -> Result<(Ops, Format)> {
-        let format: Format = match &self.format {
-            Some(f) => f.parse()?,
-            None => {
-                let ext = source.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-                ext.parse().map_err(|_| {
-                    bad("no --format given and the source's extension is not jpg, png, webp, gif or avif")
-                })?
-            }
-        };
-        let dpr = self.dpr.unwrap_or(1.0);
-        if !(dpr > 0.0 && dpr <= 8.0) {
-            return Err(bad("--dpr must be above 0 and at most 8"));
-        }
-        let scale = |v: u32| ((f64::from(v) * dpr).round() as u32).max(1);
-        let (mut rotate, flip) = (
-            Rotation::from_degrees(self.rotate.unwrap_or(0))?,
-            self.flip.as_deref(),
-        );
-        // A vertical flip is a half turn plus a mirror: one canonical spelling per transform.
-        let mirror = match flip {
-            None => false,
-            Some("h") => true,
-            Some("v") | Some("hv") | Some("vh") => {
-                rotate = Rotation::from_degrees(rotate.degrees() + 180)?;
-                flip == Some("v")
-            }
-            Some(other) => return Err(bad(format!("--flip {other:?}: use h, v or hv"))),
-        };
-        let quality = self
-            .quality
-            .filter(|q| Some(*q) != format.default_quality());
-        let background = self
-            .background
-            .as_deref()
-            .map(|b| {
-                b.trim_start_matches('#')
-                    .to_ascii_lowercase()
-                    .parse::<Rgb>()
-            })
-            .transpose()?;
-        let background = background.filter(|b| format.has_alpha() || *b != Rgb::WHITE);
-        let tenths = |v: &Option<String>| v.as_deref().map(str::parse::<Tenths>).transpose();
-        let gravity = self
-            .gravity
-            .as_deref()
-            .map(str::parse::<Gravity>)
-            .transpose()?
-            .unwrap_or_default();
-        let gravity = match gravity {
-            Gravity::Focal { x, y } => Gravity::named_equivalent(x, y).unwrap_or(gravity),
-            g => g,
-        };
-        let ops = Ops {
-            width: self.width.map(scale),
-            height: self.height.map(scale),
-            fit: self
-                .fit
-                .as_deref()
-                .map(str::parse::<Fit>)
-                .transpose()?
-                .unwrap_or_default(),
-            gravity,
-            quality,
-            background,
-            rotate,
-            flip: mirror,
-            blur: tenths(&self.blur)?,
-            sharpen: tenths(&self.sharpen)?,
-            version: self.source_version.clone(),
-        };
-        ops.validate(format)?;
-        Ok((ops, format))
+        self.options().resolve(source)
     }
+}
+
+/// Environment variable with the presets: JSON text (`{"thumb": {"width": 320}}`) or the path
+/// of a file holding it.
+pub const PRESETS_ENV: &str = "RENDITION_PRESETS";
+
+/// Reads presets from JSON text, or from the file it names when it does not start with `{`.
+pub fn presets_from(value: &str) -> Result<Presets> {
+    let v = value.trim();
+    if v.is_empty() || v.starts_with('{') {
+        return Presets::from_json(v);
+    }
+    let text = std::fs::read_to_string(v).map_err(|e| {
+        bad(format!(
+            "{PRESETS_ENV}: cannot read the preset file {v}: {e}"
+        ))
+    })?;
+    Presets::from_json(&text)
 }
 
 #[cfg(test)]
@@ -224,10 +202,11 @@ mod tests {
     fn flags_are_canonicalised() {
         let args = OpArgs {
             width: Some(100),
-            dpr: Some(2.0),
+            dpr: Some("2".into()),
             flip: Some("v".into()),
             quality: Some(80),
             background: Some("#FFFFFF".into()),
+            rotate: Some(360),
             gravity: Some("centre".into()),
             ..OpArgs::default()
         };

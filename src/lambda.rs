@@ -6,6 +6,9 @@
 //! [`handle`] maps the event's path to the storage key CloudFront asked S3 for and hands it to
 //! the shared [`Service::miss`]. A problem with a request is always an HTTP response; the
 //! function itself never fails an invocation for one.
+//!
+//! [`events_from_env`] builds the second function, `rendition-events`, which receives the source
+//! bucket's object-created and object-removed events and hands them to [`Lifecycle::handle`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -15,8 +18,10 @@ use clap::Parser;
 use http::{header, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use crate::config::{ServiceArgs, KEYS_ENV};
+use crate::cdn::{CloudFront, DISTRIBUTION_ENV};
+use crate::config::{presets_from, ServiceArgs, KEYS_ENV, PRESETS_ENV};
 use crate::error::Error;
+use crate::lifecycle::{Cdn, Lifecycle};
 use crate::request::KeyRing;
 use crate::service::{error_response, Answer, Service};
 use crate::store::{S3Store, Store};
@@ -78,6 +83,93 @@ pub async fn from_env() -> anyhow::Result<Service> {
             service.with_sources(Arc::new(S3Store::new(client, b)))
         }
         _ => service,
+    })
+}
+
+/// Settings of the source-events function (`rendition-events`), read from its environment.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "rendition-events", no_binary_name = true)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub lambda: LambdaArgs,
+    /// The CloudFront distribution whose caches a purge invalidates (none: no invalidation).
+    #[arg(long, env = DISTRIBUTION_ENV)]
+    pub distribution_id: Option<String>,
+    /// Presets as JSON text or the path of a JSON file.
+    #[arg(long, env = PRESETS_ENV, default_value = "")]
+    pub presets: String,
+    /// Comma-separated preset names rendered when a source is uploaded (empty: none).
+    #[arg(long, env = "RENDITION_PRERENDER", value_delimiter = ',')]
+    pub prerender: Vec<String>,
+    /// How long to wait before the second purge pass that catches renders in flight, in ms
+    /// (default: the render timeout plus 2 s; 0 skips the second pass).
+    #[arg(long, env = "RENDITION_PURGE_SETTLE_MS")]
+    pub purge_settle_ms: Option<u64>,
+}
+
+/// Builds the source-lifecycle handler from the environment: called once, at init.
+pub async fn events_from_env() -> anyhow::Result<Lifecycle> {
+    let args = EventsArgs::try_parse_from(std::iter::empty::<String>())
+        .context("reading the configuration")?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let presets = presets_from(&args.presets).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    let mut prerender = Vec::new();
+    for name in args
+        .prerender
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+    {
+        let options = presets
+            .get(name)
+            .map_err(|e| anyhow::anyhow!("RENDITION_PRERENDER: {}", e.message()))?;
+        prerender.push((name.to_string(), options.clone()));
+    }
+    let lambda = &args.lambda;
+    let client = S3Store::client_from_config(&sdk);
+    let renditions: Arc<dyn Store> = Arc::new(S3Store::new(client.clone(), &lambda.bucket));
+    let source_bucket = match &lambda.source_bucket {
+        Some(b) if !b.is_empty() => b.clone(),
+        _ => lambda.bucket.clone(),
+    };
+    let sources: Arc<dyn Store> = if source_bucket == lambda.bucket {
+        renditions.clone()
+    } else {
+        Arc::new(S3Store::new(client, &source_bucket))
+    };
+    // Keys are needed only to sign the presets rendered on upload.
+    let service = if prerender.is_empty() {
+        None
+    } else {
+        let keys = load_keys(lambda, &sdk).await?;
+        let config = lambda.service.config(Answer::Redirect);
+        Some(Arc::new(
+            Service::new(renditions.clone(), keys, config).with_sources(sources.clone()),
+        ))
+    };
+    let settle = args
+        .purge_settle_ms
+        .unwrap_or(lambda.service.limits.render_timeout_ms + 2000);
+    let cdn = args
+        .distribution_id
+        .as_deref()
+        .filter(|d| !d.is_empty())
+        .map(|d| Arc::new(CloudFront::from_config(&sdk, d)) as Arc<dyn Cdn>);
+    Ok(Lifecycle {
+        sources,
+        source_bucket,
+        source_prefixes: lambda
+            .service
+            .source_prefixes
+            .iter()
+            .filter(|p| !p.is_empty())
+            .cloned()
+            .collect(),
+        renditions,
+        cdn,
+        prerender,
+        service,
+        settle: Duration::from_millis(settle),
     })
 }
 

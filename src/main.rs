@@ -7,9 +7,11 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 
-use rendition::config::{keys_from_env, OpArgs, ServiceArgs, KEYS_ENV};
+use rendition::config::{keys_from_env, presets_from, OpArgs, ServiceArgs, KEYS_ENV, PRESETS_ENV};
+use rendition::lifecycle::{invalidation_path, purge as purge_source, Cdn, Keep, Lifecycle};
+use rendition::options::{Decimal, Options};
 use rendition::store::{FsStore, S3Store, Store};
-use rendition::{demo, render, server, Answer, Service};
+use rendition::{demo, render, server, watch, Answer, Service};
 
 /// Signed, lazy image renditions: render on first view, store under the requested key, and
 /// let the CDN serve the file from then on.
@@ -28,6 +30,8 @@ enum Command {
     Sign(SignArgs),
     /// Render local files into a folder (one process, many inputs).
     Render(RenderArgs),
+    /// Delete every rendition of the given sources (and invalidate them at the CDN).
+    Purge(PurgeArgs),
     /// Print a new random key for RENDITION_KEYS.
     Keygen {
         /// Key id: 1 to 16 ASCII letters and digits.
@@ -67,6 +71,31 @@ struct SignArgs {
     /// Prefix for the printed paths, e.g. https://d111111abcdef8.cloudfront.net
     #[arg(long, default_value = "")]
     base: String,
+    /// Start from this preset (flags given as well override its options).
+    #[arg(long)]
+    preset: Option<String>,
+    /// Presets as JSON text or the path of a JSON file: {"thumb": {"width": 320, "format": "webp"}}.
+    #[arg(long, env = PRESETS_ENV, hide_env_values = true)]
+    presets: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct PurgeArgs {
+    /// Source object keys, e.g. photos/cat.jpg.
+    #[arg(required = true)]
+    sources: Vec<String>,
+    /// The folder that holds the renditions (under r/).
+    #[arg(long, env = "RENDITION_DIR", conflicts_with = "bucket")]
+    dir: Option<PathBuf>,
+    /// The S3 bucket that holds the renditions (any S3-compatible endpoint: see the README).
+    #[arg(long, env = "RENDITION_BUCKET", required_unless_present = "dir")]
+    bucket: Option<String>,
+    /// With --bucket: also invalidate /r/<source>/* on this CloudFront distribution.
+    #[arg(long, env = rendition::cdn::DISTRIBUTION_ENV, requires = "bucket")]
+    distribution_id: Option<String>,
+    /// Only print what would be deleted.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -110,6 +139,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args),
         Command::Sign(args) => sign(args),
         Command::Render(args) => render_files(args),
+        Command::Purge(args) => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(purge(args))
+        }
         Command::Keygen { id } => {
             let mut secret = [0u8; 32];
             getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
@@ -130,6 +163,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.service.config(Answer::Bytes);
     let mut demo_mode = false;
+    let mut watch_dir = None;
     let service = if let Some(bucket) = &args.bucket {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let client = S3Store::client_from_config(&sdk);
@@ -165,6 +199,7 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
             }
         };
         let store = FsStore::new(&dir).with_context(|| format!("serving {}", dir.display()))?;
+        watch_dir = Some(dir);
         Service::new(Arc::new(store), keys, config)
     };
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -184,61 +219,173 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
     if demo_mode {
         println!("rendition: open http://{addr}/ to see the demo");
     }
+    let service = Arc::new(service);
+    // A folder's renditions follow its files: a replaced or deleted source loses them.
+    let _watch = match &watch_dir {
+        Some(dir) => {
+            let store = service.store().clone();
+            let lifecycle = Lifecycle {
+                sources: store.clone(),
+                source_bucket: String::new(),
+                source_prefixes: Vec::new(),
+                renditions: store,
+                cdn: None,
+                prerender: Vec::new(),
+                service: None,
+                settle: std::time::Duration::ZERO,
+            };
+            Some(
+                watch::watch(dir, Arc::new(lifecycle))
+                    .map_err(|e| anyhow::anyhow!("{}", e.message()))?,
+            )
+        }
+        None => None,
+    };
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    server::serve(listener, Arc::new(service), shutdown)
+    server::serve(listener, service, shutdown)
         .await
         .context("serving")
 }
 
 fn sign(args: SignArgs) -> anyhow::Result<()> {
     let keys = keys_from_env()?;
-    let (ops, format) = args.ops.resolve(&args.source)?;
+    let flags = args.ops.options();
+    let options = match &args.preset {
+        Some(name) => {
+            let presets = presets_from(args.presets.as_deref().unwrap_or(""))?;
+            presets.get(name)?.overridden_by(&flags)
+        }
+        None => flags,
+    };
+    let base = args.base.trim_end_matches('/');
+    let sign = |o: &Options| -> anyhow::Result<String> {
+        let (ops, format) = o.resolve(&args.source)?;
+        Ok(format!(
+            "{base}{}",
+            keys.sign_new(&args.source, ops, format)?
+        ))
+    };
     if args.srcset.is_empty() {
-        println!("{}{}", args.base, keys.sign_new(&args.source, ops, format)?);
+        println!("{}", sign(&options)?);
         return Ok(());
+    }
+    let densities = args
+        .srcset
+        .iter()
+        .filter(|i| i.trim().ends_with('x'))
+        .count();
+    if densities != 0 && densities != args.srcset.len() {
+        bail!("--srcset: use widths (320,640) or densities (1x,2x), not both in one srcset");
+    }
+    if densities > 0 && options.width.is_none() && options.height.is_none() {
+        bail!("--srcset: densities need a --width or --height to multiply");
+    }
+    if densities == 0 && options.dpr.is_some() {
+        bail!("--srcset: widths are in device pixels already; leave out --dpr (or use densities: 1x,2x)");
+    }
+    if densities == 0 && options.width.is_some() != options.height.is_some() {
+        bail!(
+            "--srcset: the widths replace --width; leave out --width and --height, or give both \
+             to keep a box's aspect ratio"
+        );
     }
     let mut items = Vec::new();
     for item in &args.srcset {
         let item = item.trim();
-        let (ops, descriptor) = if let Some(d) = item.strip_suffix('x') {
-            let density: f64 = d
-                .parse()
-                .with_context(|| format!("srcset density {item:?}"))?;
-            let mut flags = args.ops.clone();
-            flags.dpr = Some(args.ops.dpr.unwrap_or(1.0) * density);
-            (flags.resolve(&args.source)?.0, item.to_string())
+        let mut o = options.clone();
+        if let Some(d) = item.strip_suffix('x') {
+            let density: Decimal = d.parse().map_err(|e: rendition::Error| {
+                anyhow::anyhow!("--srcset {item:?}: {}", e.message())
+            })?;
+            let dpr = match &options.dpr {
+                Some(dpr) => dpr
+                    .0
+                    .parse::<Decimal>()
+                    .map_err(|e| anyhow::anyhow!("dpr: {}", e.message()))?
+                    .times(&density)?,
+                None => density,
+            };
+            o.dpr = Some(dpr.into());
         } else {
             let width: u32 = item
                 .parse()
-                .with_context(|| format!("srcset width {item:?}"))?;
-            let mut o = ops.clone();
-            // Keep the box's aspect ratio when both sides were given; a height alone is
-            // replaced by the width (a width descriptor names the width).
-            match (o.width, o.height) {
-                (Some(w), Some(h)) => {
-                    o.height = Some(
-                        ((f64::from(h) * f64::from(width) / f64::from(w)).round() as u32).max(1),
-                    );
-                }
-                (None, Some(_)) => {
-                    o.height = None;
-                    o.fit = rendition::Fit::Cover;
-                    o.gravity = rendition::Gravity::Centre;
-                }
-                _ => {}
+                .with_context(|| format!("--srcset: {item:?} is not a width or a density"))?;
+            // With a box, keep its aspect ratio at every width.
+            if let (Some(w), Some(h)) = (options.width, options.height) {
+                let scaled =
+                    rendition::ops::div_round(u128::from(h) * u128::from(width), u128::from(w));
+                o.height = Some(u32::try_from(scaled.max(1)).unwrap_or(u32::MAX));
             }
             o.width = Some(width);
-            (o, format!("{width}w"))
+        }
+        let descriptor = match o.width {
+            Some(w) if !item.ends_with('x') => format!("{w}w"),
+            _ => item.to_string(),
         };
-        items.push(format!(
-            "{}{} {descriptor}",
-            args.base,
-            keys.sign_new(&args.source, ops, format)?
-        ));
+        items.push(format!("{} {descriptor}", sign(&o)?));
     }
     println!("{}", items.join(", "));
+    Ok(())
+}
+
+async fn purge(args: PurgeArgs) -> anyhow::Result<()> {
+    let (store, cdn): (Arc<dyn Store>, Option<Arc<dyn Cdn>>) = match (&args.dir, &args.bucket) {
+        (Some(dir), _) => (
+            Arc::new(FsStore::new(dir).with_context(|| format!("purging in {}", dir.display()))?),
+            None,
+        ),
+        (None, Some(bucket)) => {
+            let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let store = Arc::new(S3Store::new(S3Store::client_from_config(&sdk), bucket));
+            let cdn = args
+                .distribution_id
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .map(|d| {
+                    Arc::new(rendition::cdn::CloudFront::from_config(&sdk, d)) as Arc<dyn Cdn>
+                });
+            (store, cdn)
+        }
+        (None, None) => bail!("give --dir or --bucket"),
+    };
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    let mut total = 0;
+    for source in &args.sources {
+        rendition::request::check_source_key(source)
+            .map_err(|e| anyhow::anyhow!("{source:?}: {}", e.message()))?;
+        if source.starts_with("r/") {
+            bail!("{source:?} is under r/: give the source's key, not a rendition's");
+        }
+        // Asked by hand, the CDN is invalidated whether or not anything is left to delete: a
+        // run after a failed one must still drop the cached copies.
+        let report = purge_source(store.as_ref(), None, source, Keep::Nothing, args.dry_run)
+            .await
+            .map_err(|e| anyhow::anyhow!("{source}: {}", e.message()))?;
+        for key in &report.deleted {
+            println!("{verb} {key}");
+        }
+        total += report.deleted.len();
+        if let (Some(cdn), false) = (&cdn, args.dry_run) {
+            let path = invalidation_path(source);
+            cdn.invalidate(std::slice::from_ref(&path))
+                .await
+                .map_err(|e| anyhow::anyhow!("{source}: {}", e.message()))?;
+            println!("invalidated {path} on {}", cdn.describe());
+        }
+    }
+    eprintln!(
+        "rendition: {verb} {total} rendition{} of {} source{} in {}",
+        if total == 1 { "" } else { "s" },
+        args.sources.len(),
+        if args.sources.len() == 1 { "" } else { "s" },
+        store.describe()
+    );
     Ok(())
 }
 

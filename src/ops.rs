@@ -383,6 +383,10 @@ pub struct Ops {
     pub height: Option<u32>,
     /// Only meaningful with both width and height.
     pub fit: Fit,
+    /// Allow an output larger than the source. Without it, a requested size larger than the
+    /// source is scaled down until the output fits within the source's size (`Plan::new`).
+    /// Only meaningful with a width or a height.
+    pub enlarge: bool,
     /// Only meaningful with both sides and fit cover or contain.
     pub gravity: Gravity,
     /// Encoder quality 1..=100 for lossy formats; `None` uses [`Format::default_quality`].
@@ -412,6 +416,8 @@ pub const MAX_SHARPEN: Tenths = Tenths(100);
 pub const MAX_VERSION_LEN: usize = 64;
 /// The ops segment of a rendition with no operations.
 pub const EMPTY_SEGMENT: &str = "-";
+/// The token that allows an output larger than its source.
+pub const ENLARGE: &str = "enlarge";
 
 impl Ops {
     /// Checks that every option is in range and meaningful for `format`, so that no two
@@ -427,6 +433,9 @@ impl Ops {
         let boxed = self.width.is_some() && self.height.is_some();
         if self.fit != Fit::Cover && !boxed {
             return Err(bad("fit needs both width and height"));
+        }
+        if self.enlarge && self.width.is_none() && self.height.is_none() {
+            return Err(bad("enlarge needs a width or a height"));
         }
         if self.gravity != Gravity::Centre {
             if !boxed || !matches!(self.fit, Fit::Cover | Fit::Contain) {
@@ -488,6 +497,43 @@ impl Ops {
         Ok(())
     }
 
+    /// The width and height a render works to for a displayed `src_w`×`src_h` source: the
+    /// requested ones, except that without `enlarge` they never exceed the source.
+    ///
+    /// A single side is capped at the source's (the other follows the aspect ratio). With both
+    /// sides and fit cover, contain or fill, the box is scaled down by
+    /// `min(1, src_w / w, src_h / h)` (each side rounded half up, at least 1), so it keeps its
+    /// aspect ratio and fits within the source. Inside and outside keep the requested box; the
+    /// plan caps their scale at 1 instead.
+    pub fn requested_size(&self, src_w: u32, src_h: u32) -> (Option<u32>, Option<u32>) {
+        if self.enlarge {
+            return (self.width, self.height);
+        }
+        match (self.width, self.height) {
+            (Some(w), Some(h)) if matches!(self.fit, Fit::Cover | Fit::Contain | Fit::Fill) => {
+                if w <= src_w && h <= src_h {
+                    return (Some(w), Some(h));
+                }
+                // Exact in integers: the smaller of src_w / w and src_h / h.
+                let (num, den) =
+                    if u64::from(src_w) * u64::from(h) <= u64::from(src_h) * u64::from(w) {
+                        (src_w, w)
+                    } else {
+                        (src_h, h)
+                    };
+                let shrink = |v: u32| {
+                    let scaled = div_round(u128::from(v) * u128::from(num), u128::from(den));
+                    u32::try_from(scaled).unwrap_or(u32::MAX).max(1)
+                };
+                (Some(shrink(w)), Some(shrink(h)))
+            }
+            (w, h) if h.is_none() || w.is_none() => {
+                (w.map(|w| w.min(src_w)), h.map(|h| h.min(src_h)))
+            }
+            other => other,
+        }
+    }
+
     /// The canonical ops segment (`-` when there are no operations). Call on validated ops.
     pub fn segment(&self) -> String {
         let mut tokens: Vec<String> = Vec::new();
@@ -499,6 +545,9 @@ impl Ops {
         }
         if self.fit != Fit::Cover {
             tokens.push(format!("fit-{}", self.fit.as_str()));
+        }
+        if self.enlarge {
+            tokens.push(ENLARGE.into());
         }
         if self.gravity != Gravity::Centre {
             tokens.push(format!("g-{}", self.gravity));
@@ -553,7 +602,7 @@ impl Ops {
             let rank = apply_token(&mut ops, token)?;
             if rank <= last_rank {
                 return Err(bad(format!(
-                    "operation {token:?} is repeated or out of order (order: w h fit g q bg r flip blur sharpen v)"
+                    "operation {token:?} is repeated or out of order (order: w h fit enlarge g q bg r flip blur sharpen v)"
                 )));
             }
             last_rank = rank;
@@ -571,24 +620,27 @@ fn apply_token(o: &mut Ops, token: &str) -> Result<u8> {
             return Err(bad("fit cover is the default: leave it out"));
         }
         Ok(3)
+    } else if token == ENLARGE {
+        o.enlarge = true;
+        Ok(4)
     } else if let Some(v) = token.strip_prefix("g-") {
         if matches!(v, "centre" | "center" | "c") {
             return Err(bad("centre gravity is the default: leave it out"));
         }
         o.gravity = v.parse()?;
-        Ok(4)
+        Ok(5)
     } else if let Some(v) = token.strip_prefix("bg-") {
         o.background = Some(v.parse()?);
-        Ok(6)
+        Ok(7)
     } else if token == "flip" {
         o.flip = true;
-        Ok(8)
+        Ok(9)
     } else if let Some(v) = token.strip_prefix("blur") {
         o.blur = Some(v.parse()?);
-        Ok(9)
+        Ok(10)
     } else if let Some(v) = token.strip_prefix("sharpen") {
         o.sharpen = Some(v.parse()?);
-        Ok(10)
+        Ok(11)
     } else if let Some(v) = token.strip_prefix('w') {
         o.width = Some(parse_uint(v, "width")?);
         Ok(1)
@@ -598,20 +650,26 @@ fn apply_token(o: &mut Ops, token: &str) -> Result<u8> {
     } else if let Some(v) = token.strip_prefix('q') {
         let q = parse_uint(v, "quality")?;
         o.quality = Some(u8::try_from(q).map_err(|_| bad("quality must be 1 to 100"))?);
-        Ok(5)
+        Ok(6)
     } else if let Some(v) = token.strip_prefix('r') {
         let deg = parse_uint(v, "rotation")?;
         if !matches!(deg, 90 | 180 | 270) {
             return Err(bad("rotation must be r90, r180 or r270"));
         }
         o.rotate = Rotation::from_degrees(deg)?;
-        Ok(7)
+        Ok(8)
     } else if let Some(v) = token.strip_prefix('v') {
         o.version = Some(v.to_string());
-        Ok(11)
+        Ok(12)
     } else {
         Err(bad(format!("unknown operation {token:?}")))
     }
+}
+
+/// `n / d` rounded to the nearest integer, halves up: the one rounding of the path format's
+/// size rules (`docs/url-format.md` §8 and §9), done in integers so every signer agrees.
+pub fn div_round(n: u128, d: u128) -> u128 {
+    (2 * n + d) / (2 * d)
 }
 
 /// A decimal integer in minimal form: digits only, no sign, no leading zero (except "0").
@@ -695,6 +753,8 @@ mod tests {
             ("w640_h360_g-smart_q70", Format::Webp),
             ("w640_h360_g-30-70", Format::Jpeg),
             ("w100_h100_fit-inside", Format::Gif),
+            ("w4000_enlarge", Format::Jpeg),
+            ("w640_h360_fit-contain_enlarge_g-sw", Format::Png),
             ("w10_r90_flip_blur0.5_sharpen2_vabc123", Format::Png),
             ("bg-000000", Format::Jpeg),
             ("bg-ffffff", Format::Png),
@@ -749,6 +809,9 @@ mod tests {
             ("x1", Format::Jpeg, "unknown"),
             ("W10", Format::Jpeg, "case"),
             ("w10__h10", Format::Jpeg, "empty token"),
+            ("enlarge", Format::Jpeg, "enlarge without a size"),
+            ("w10_enlarge_enlarge", Format::Jpeg, "enlarge twice"),
+            ("w10_h10_g-n_enlarge", Format::Jpeg, "enlarge after gravity"),
         ];
         for (seg, fmt, why) in cases {
             assert!(

@@ -156,22 +156,31 @@ impl Plan {
             offset: (0, 0),
             smart: false,
         };
-        let plan = match (ops.width, ops.height) {
+        let (width, height) = ops.requested_size(src_w, src_h);
+        let plan = match (width, height) {
             (None, None) => simple(src_w, src_h),
             (Some(w), None) => simple(w, scaled(sh * f64::from(w) / sw)),
             (None, Some(h)) => simple(scaled(sw * f64::from(h) / sh), h),
             (Some(w), Some(h)) => {
                 let (bw, bh) = (f64::from(w), f64::from(h));
                 let (sx, sy) = (bw / sw, bh / sh);
+                // Inside and outside keep the source's aspect ratio, so the largest output
+                // without enlarging is the source itself.
+                let limit = |s: f64| if ops.enlarge { s } else { s.min(1.0) };
                 match ops.fit {
                     Fit::Fill => simple(w, h),
                     Fit::Inside => {
-                        let s = sx.min(sy);
+                        let s = limit(sx.min(sy));
                         simple(scaled(sw * s).min(w), scaled(sh * s).min(h))
                     }
                     Fit::Outside => {
-                        let s = sx.max(sy);
-                        simple(scaled(sw * s).max(w), scaled(sh * s).max(h))
+                        let s = limit(sx.max(sy));
+                        let (ow, oh) = (scaled(sw * s), scaled(sh * s));
+                        if ops.enlarge {
+                            simple(ow.max(w), oh.max(h))
+                        } else {
+                            simple(ow.min(src_w), oh.min(src_h))
+                        }
                     }
                     Fit::Cover => {
                         let s = sx.max(sy);
@@ -334,20 +343,127 @@ mod tests {
                 (133, 100),
                 (133, 100),
             ),
-            (
-                Some(10),
-                Some(10),
-                Fit::Contain,
-                (1000, 1),
-                (10, 10),
-                (10, 1),
-            ),
+            // Not enlarged: the 10x10 box shrinks by 1/10 to fit the 1-pixel-high source.
+            (Some(10), Some(10), Fit::Contain, (1000, 1), (1, 1), (1, 1)),
+            (Some(10), Some(1), Fit::Contain, (1000, 1), (10, 1), (10, 1)),
             (Some(1), None, Fit::Cover, (1000, 1), (1, 1), (1, 1)),
         ];
         for (w, h, fit, src, out, resized) in cases {
             let p = plan(w, h, fit, src);
             assert_eq!((p.width, p.height), out, "{w:?}x{h:?} {fit:?} of {src:?}");
             assert_eq!(p.resized, resized, "{w:?}x{h:?} {fit:?} of {src:?}");
+        }
+    }
+
+    #[test]
+    fn outputs_are_never_larger_than_the_source_unless_enlarge_is_asked() {
+        // (width, height, fit, source) -> (output without enlarge, output with enlarge)
+        let cases = [
+            (
+                Some(1920),
+                None,
+                Fit::Cover,
+                (1280, 853),
+                (1280, 853),
+                (1920, 1280),
+            ),
+            (
+                None,
+                Some(2000),
+                Fit::Cover,
+                (1280, 853),
+                (1280, 853),
+                (3001, 2000),
+            ),
+            // A box larger than the source shrinks by min(1280/2000, 853/1000) = 0.64.
+            (
+                Some(2000),
+                Some(1000),
+                Fit::Cover,
+                (1280, 853),
+                (1280, 640),
+                (2000, 1000),
+            ),
+            (
+                Some(2000),
+                Some(1000),
+                Fit::Contain,
+                (1280, 853),
+                (1280, 640),
+                (2000, 1000),
+            ),
+            (
+                Some(2000),
+                Some(1000),
+                Fit::Fill,
+                (1280, 853),
+                (1280, 640),
+                (2000, 1000),
+            ),
+            // Larger in one side only: the box still shrinks as a whole (853 / 1000).
+            (
+                Some(1000),
+                Some(1000),
+                Fit::Cover,
+                (1280, 853),
+                (853, 853),
+                (1000, 1000),
+            ),
+            (
+                Some(2000),
+                Some(1000),
+                Fit::Inside,
+                (1280, 853),
+                (1280, 853),
+                (1501, 1000),
+            ),
+            (
+                Some(2000),
+                Some(1000),
+                Fit::Outside,
+                (1280, 853),
+                (1280, 853),
+                (2000, 1333),
+            ),
+            (
+                Some(640),
+                Some(2000),
+                Fit::Outside,
+                (1280, 853),
+                (1280, 853),
+                (3001, 2000),
+            ),
+            // Within the source: unchanged either way.
+            (
+                Some(640),
+                Some(360),
+                Fit::Cover,
+                (1280, 853),
+                (640, 360),
+                (640, 360),
+            ),
+            (
+                Some(1280),
+                None,
+                Fit::Cover,
+                (1280, 853),
+                (1280, 853),
+                (1280, 853),
+            ),
+        ];
+        for (w, h, fit, src, kept, enlarged) in cases {
+            let mut ops = Ops {
+                width: w,
+                height: h,
+                fit,
+                ..Ops::default()
+            };
+            let p = Plan::new(&ops, src.0, src.1, &Limits::default()).unwrap();
+            assert_eq!((p.width, p.height), kept, "{w:?}x{h:?} {fit:?} of {src:?}");
+            assert!(p.resized.0 <= src.0 && p.resized.1 <= src.1, "{p:?}");
+            ops.enlarge = true;
+            let p = Plan::new(&ops, src.0, src.1, &Limits::default()).unwrap();
+            assert_eq!((p.width, p.height), enlarged, "enlarge {w:?}x{h:?} {fit:?}");
         }
     }
 
@@ -403,6 +519,7 @@ mod tests {
     fn output_limits_give_413() {
         let ops = Ops {
             width: Some(10_000),
+            enlarge: true,
             ..Ops::default()
         };
         assert!(matches!(
@@ -412,6 +529,7 @@ mod tests {
         // One side given, the other follows the aspect ratio past the limit.
         let ops = Ops {
             width: Some(1000),
+            enlarge: true,
             ..Ops::default()
         };
         assert!(matches!(

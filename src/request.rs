@@ -1,10 +1,13 @@
 //! The signed render request: parse, canonical form, sign and verify. Pure: no I/O, no clock.
 //!
-//! A render path is `/r/<key-id>.<signature>/<ops>/<source>.<ext>`, and without its leading
-//! slash it is also the storage key of the rendition. [`RenderRequest::parse`] accepts only the
-//! canonical form, so each rendition has exactly one path; [`KeyRing::verify`] checks the
-//! signature in constant time. `docs/url-format.md` is the normative specification and
-//! `tests/vectors.json` the test vectors for other signers.
+//! A render path (URL layout version 2) is `/r/<source>/<key-id>.<signature>/<ops>.<ext>`, and
+//! without its leading slash it is also the storage key of the rendition. Every rendition of a
+//! source lies under one prefix, [`rendition_prefix`], so a source's renditions can be listed,
+//! purged and invalidated together. The path is read from the right: the last segment is the
+//! operations and the extension, the one before it the signature, the rest the source.
+//! [`RenderRequest::parse`] accepts only the canonical form, so each rendition has exactly one
+//! path; [`KeyRing::verify`] checks the signature in constant time. `docs/url-format.md` is the
+//! normative specification and `tests/vectors.json` the test vectors for other signers.
 
 use std::fmt;
 
@@ -19,7 +22,7 @@ use crate::ops::{Format, Ops};
 /// Every rendition path starts with this; every rendition key starts with `r/`.
 pub const PREFIX: &str = "/r/";
 /// The domain-separation tag that starts every signed message.
-pub const SIGNING_TAG: &str = "rendition:v1";
+pub const SIGNING_TAG: &str = "rendition:v2";
 /// Bytes of HMAC-SHA256 output kept in the path (22 base64url characters).
 pub const SIGNATURE_BYTES: usize = 16;
 /// Longest storage key (the path without its leading slash): S3's limit.
@@ -51,44 +54,59 @@ impl RenderRequest {
             source: source.to_string(),
             format,
         };
-        let signature_len = (SIGNATURE_BYTES * 4).div_ceil(3);
-        let len = req.unsigned_tail().len() + PREFIX.len() + key_id.len() + 1 + signature_len;
+        let len = req.storage_key_len();
         if len > MAX_KEY_BYTES {
             return Err(bad(format!(
-                "path would be {len} bytes, over the {MAX_KEY_BYTES}-byte key limit"
+                "source: the path would be {len} bytes, over the {MAX_KEY_BYTES}-byte key limit"
             )));
         }
         Ok(req)
     }
 
-    /// `<ops>/<source>.<ext>`: the part of the path after the signature segment.
-    pub fn unsigned_tail(&self) -> String {
-        format!(
-            "{}/{}.{}",
-            self.ops.segment(),
-            encode_source(&self.source),
-            self.format.extension()
-        )
+    /// Length of the storage key: `r/` source-text `/` key-id `.` signature `/` ops `.` ext.
+    fn storage_key_len(&self) -> usize {
+        let signature_len = (SIGNATURE_BYTES * 4).div_ceil(3);
+        PREFIX.len() - 1
+            + encode_source(&self.source).len()
+            + 1
+            + self.key_id.len()
+            + 1
+            + signature_len
+            + 1
+            + self.file_name().len()
     }
 
-    /// The exact bytes the signature is computed over.
+    /// `<ops>.<ext>`: the last segment of the path (`-.webp` when there are no operations).
+    pub fn file_name(&self) -> String {
+        format!("{}.{}", self.ops.segment(), self.format.extension())
+    }
+
+    /// The exact bytes the signature is computed over:
+    /// `rendition:v2` LF key-id LF source-text LF ops `.` ext.
     pub fn signing_message(&self) -> String {
-        format!("{SIGNING_TAG}\n{}\n{}", self.key_id, self.unsigned_tail())
+        format!(
+            "{SIGNING_TAG}\n{}\n{}\n{}",
+            self.key_id,
+            encode_source(&self.source),
+            self.file_name()
+        )
     }
 
     /// The full canonical path, given the signature as it appears in the path.
     pub fn path_with_signature(&self, signature: &str) -> String {
         format!(
-            "{PREFIX}{}.{signature}/{}",
+            "{}{}.{signature}/{}",
+            rendition_path_prefix(&self.source),
             self.key_id,
-            self.unsigned_tail()
+            self.file_name()
         )
     }
 
     /// Parses a request path (the raw path, percent-encoding included, no query string).
     ///
     /// Returns the request and the signature text; it does not verify the signature.
-    /// Rejects anything that is not exactly the canonical path of some rendition.
+    /// Rejects anything that is not exactly the canonical path of some rendition, and says so
+    /// plainly when the path is in the retired layout version 1.
     pub fn parse(path: &str) -> Result<(RenderRequest, String)> {
         let rest = path
             .strip_prefix(PREFIX)
@@ -104,23 +122,33 @@ impl RenderRequest {
                 c as char
             )));
         }
-        let mut parts = rest.splitn(3, '/');
-        let sig_segment = parts.next().unwrap_or_default();
-        let ops_segment = parts.next().ok_or_else(|| bad("path has no ops segment"))?;
-        let source_part = parts.next().ok_or_else(|| bad("path has no source"))?;
-
-        let (key_id, signature) = sig_segment
-            .split_once('.')
-            .ok_or_else(|| bad("signature segment must be <key-id>.<signature>"))?;
+        let split = rest.rsplit_once('/').and_then(|(before, file)| {
+            let (source_text, sig_segment) = before.rsplit_once('/')?;
+            Some((source_text, sig_segment, file))
+        });
+        let Some((source_text, sig_segment, file)) = split else {
+            return Err(layout_error(
+                rest,
+                "path must be /r/<source>/<key-id>.<signature>/<ops>.<ext>",
+            ));
+        };
+        let Some((key_id, signature)) = sig_segment.split_once('.') else {
+            return Err(layout_error(
+                rest,
+                "the segment before the last must be <key-id>.<signature>",
+            ));
+        };
+        if check_key_id(key_id).is_err() || check_signature_text(signature).is_err() {
+            if let Some(e) = version_1(rest) {
+                return Err(e);
+            }
+        }
         check_key_id(key_id)?;
         check_signature_text(signature)?;
 
-        let (source_text, ext) = source_part
+        let (ops_segment, ext) = file
             .rsplit_once('.')
-            .ok_or_else(|| bad("path has no output extension"))?;
-        if ext.contains('/') || ext.is_empty() {
-            return Err(bad("path has no output extension"));
-        }
+            .ok_or_else(|| bad("path has no output extension (the last segment is <ops>.<ext>)"))?;
         let format = Format::from_extension(ext)?;
         let ops = Ops::parse_segment(ops_segment, format)?;
         let source = decode_source(source_text)?;
@@ -132,10 +160,46 @@ impl RenderRequest {
         Ok((req, signature.to_string()))
     }
 
+    /// Parses a storage key (a path without its leading slash), as found when listing a store.
+    pub fn parse_key(key: &str) -> Result<(RenderRequest, String)> {
+        RenderRequest::parse(&format!("/{key}"))
+    }
+
     /// The storage key of this rendition under `signature`: the path without its leading slash.
     pub fn storage_key(&self, signature: &str) -> String {
         self.path_with_signature(signature)[1..].to_string()
     }
+}
+
+/// `/r/<source-text>/`: the path prefix every rendition of `source` starts with.
+fn rendition_path_prefix(source: &str) -> String {
+    format!("{PREFIX}{}/", encode_source(source))
+}
+
+/// `r/<source-text>/`: the storage-key prefix under which every rendition of `source` lies.
+///
+/// Listing it finds all of them; it can also hold the renditions of a source whose key
+/// continues it (`a.jpg/b.png` under `a.jpg`'s prefix), so a purge keeps only the keys that
+/// [`RenderRequest::parse_key`] reads back as exactly `source`.
+pub fn rendition_prefix(source: &str) -> String {
+    rendition_path_prefix(source)[1..].to_string()
+}
+
+/// A 400 for a path whose segments are not where layout version 2 puts them.
+fn layout_error(rest: &str, message: &str) -> Error {
+    version_1(rest).unwrap_or_else(|| bad(message))
+}
+
+/// A clear 400 for a path in layout version 1 (`/r/<key-id>.<signature>/<ops>/<source>.<ext>`),
+/// which put the signature first; `None` when the path does not look like one.
+fn version_1(rest: &str) -> Option<Error> {
+    let mut parts = rest.splitn(3, '/');
+    let (first, _ops, _source) = (parts.next()?, parts.next()?, parts.next()?);
+    let (id, sig) = first.split_once('.')?;
+    (check_key_id(id).is_ok() && check_signature_text(sig).is_ok()).then(|| {
+        bad("this is a layout version 1 path (/r/<key-id>.<signature>/<ops>/<source>.<ext>); \
+             rendition now uses version 2 (/r/<source>/<key-id>.<signature>/<ops>.<ext>): sign it again")
+    })
 }
 
 impl fmt::Display for RenderRequest {
@@ -376,11 +440,8 @@ mod tests {
         let path = ring
             .sign_new("photos/cat.jpg", ops.clone(), Format::Webp)
             .unwrap();
-        assert!(path.starts_with("/r/k1."), "{path}");
-        assert!(
-            path.ends_with("/w640_h360_g-n/photos/cat.jpg.webp"),
-            "{path}"
-        );
+        assert!(path.starts_with("/r/photos/cat.jpg/k1."), "{path}");
+        assert!(path.ends_with("/w640_h360_g-n.webp"), "{path}");
         let req = ring.verify(&path).unwrap();
         assert_eq!(req.ops, ops);
         assert_eq!(req.source, "photos/cat.jpg");
@@ -441,6 +502,43 @@ mod tests {
     }
 
     #[test]
+    fn renditions_of_a_source_share_one_prefix_that_excludes_longer_sources() {
+        let ring = ring();
+        let a = ring
+            .sign_new("a.jpg", Ops::default(), Format::Webp)
+            .unwrap();
+        let nested = ring
+            .sign_new("a.jpg/b.png", Ops::default(), Format::Webp)
+            .unwrap();
+        assert_eq!(rendition_prefix("a.jpg"), "r/a.jpg/");
+        assert!(a[1..].starts_with(&rendition_prefix("a.jpg")), "{a}");
+        // The longer source's renditions are under the shorter one's prefix too, but they do
+        // not parse back to it: that is what a purge keys on.
+        assert!(nested[1..].starts_with(&rendition_prefix("a.jpg")));
+        assert_eq!(
+            RenderRequest::parse_key(&nested[1..]).unwrap().0.source,
+            "a.jpg/b.png"
+        );
+        assert_eq!(RenderRequest::parse_key(&a[1..]).unwrap().0.source, "a.jpg");
+        let encoded = rendition_prefix("my photos/été.jpg");
+        assert_eq!(encoded, "r/!bXkgcGhvdG9zL8OpdMOpLmpwZw/");
+    }
+
+    #[test]
+    fn version_1_paths_get_a_clear_400() {
+        for v1 in [
+            "/r/k1.UgD31OKj2shC8oWOl6FSHA/w640_h360_fit-contain_g-sw_bg-ff8800/photos/cat.jpg.png",
+            "/r/k1.xz0kHvNIrHIt0w5X4ynI_g/-/!bXkgcGhvdG9zL8OpdMOpLmpwZw.webp",
+            "/r/k0.09Z2Sdwj3MDaHfxeN_WwUg/w640_h360/photos/cat.jpg.jpg",
+        ] {
+            match ring().verify(v1) {
+                Err(Error::BadRequest(m)) => assert!(m.contains("version 1"), "{v1}: {m}"),
+                other => panic!("{v1}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn paths_over_the_key_limit_are_refused() {
         let long = "a".repeat(1000);
         assert!(ring()
@@ -465,17 +563,25 @@ mod tests {
                 Format::Png,
             )
             .unwrap();
+        assert!(good.starts_with("/r/a.jpg/k1."), "{good}");
+        assert!(good.ends_with("/w10.png"), "{good}");
         let bad_paths = [
             "/".to_string(),
-            "/x/k1.AAAAAAAAAAAAAAAAAAAAAA/-/a.png".to_string(),
+            "/r/".to_string(),
+            "/x/a.jpg/k1.AAAAAAAAAAAAAAAAAAAAAA/-.png".to_string(),
             good.replace("/r/", "/r//"),
             good.replace(".png", ".PNG"),
             good.replace(".png", ".jpeg"),
-            good.replace("a.jpg.png", "a"),
+            good.replace("w10.png", "w10"),
+            good.replace("w10.png", "w10/x.png"),
             good.replace("w10", "w010"),
+            good.replace("/k1.", "/k1"),
+            good.replace("/k1.", "/"),
             format!("{good}?x=1"),
+            format!("{good}/"),
             good.replace("a.jpg", "a%2Ejpg"),
             good.replace("a.jpg", "../a.jpg"),
+            good.replace("a.jpg", "a.jpg/"),
         ];
         for p in bad_paths {
             assert!(

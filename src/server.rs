@@ -170,6 +170,7 @@ fn stats(service: &Service) -> http::Response<Bytes> {
         "joined": s.joined.load(Relaxed),
         "existing": s.existing.load(Relaxed),
         "errors": s.errors.load(Relaxed),
+        "stale": s.stale.load(Relaxed),
     })
     .to_string();
     http::Response::builder()
@@ -189,10 +190,10 @@ mod tests {
         assert_eq!(static_key("/a/").as_deref(), Some("a/index.html"));
         assert_eq!(static_key("/a%20b.jpg").as_deref(), Some("a b.jpg"));
         assert_eq!(
-            static_key("/r/k.x/-/a.jpg.png").as_deref(),
-            Some("r/k.x/-/a.jpg.png")
+            static_key("/r/a.jpg/k.x/-.png").as_deref(),
+            Some("r/a.jpg/k.x/-.png")
         );
-        assert_eq!(static_key("/r/k.x/-/a%2Ejpg.png"), None);
+        assert_eq!(static_key("/r/a%2Ejpg/k.x/-.png"), None);
         assert_eq!(static_key("/%zz"), None);
     }
 

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::ops::Limits;
 use crate::render;
 use crate::request::{KeyRing, RenderRequest};
-use crate::store::{NewObject, Put, Store, IMMUTABLE};
+use crate::store::{bare_etag, NewObject, Put, Store, IMMUTABLE};
 
 /// How a successful render is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +72,8 @@ pub struct Stats {
     pub joined: AtomicU64,
     pub existing: AtomicU64,
     pub errors: AtomicU64,
+    /// Renditions deleted right after being stored because their source changed meanwhile.
+    pub stale: AtomicU64,
 }
 
 /// How a successful miss was satisfied; sent as the `x-rendition` response header.
@@ -306,19 +308,13 @@ impl Service {
             let rendered_at = started.elapsed();
             let content_type = rendered.format.content_type().to_string();
             let bytes = Bytes::from(rendered.bytes);
-            let etag = match self
-                .store
-                .put_new(
-                    key,
-                    bytes.clone(),
-                    NewObject::new(&content_type).rendered_from(&source_etag),
-                )
-                .await?
-            {
+            let new = NewObject::new(&content_type).rendered_from(&source_etag);
+            let etag = match self.store.put_new(key, bytes.clone(), new).await? {
                 Put::Created(meta) => Some(meta.etag),
                 // Another writer got there first with the same rendition; ours is identical.
                 Put::Exists => None,
             };
+            let stored_from = etag.is_some().then_some(source_etag);
             tracing::info!(
                 key,
                 width = rendered.width,
@@ -330,16 +326,47 @@ impl Service {
                 store_us = (started.elapsed() - rendered_at).as_micros() as u64,
                 "rendered"
             );
-            Ok(Arc::new(Produced {
+            let produced = Arc::new(Produced {
                 bytes,
                 content_type,
                 etag,
                 existing: false,
-            }))
+            });
+            Ok((produced, stored_from))
         };
-        tokio::time::timeout(budget, work)
+        let (produced, stored_from) = tokio::time::timeout(budget, work)
             .await
-            .unwrap_or(Err(Error::Timeout(budget_ms)))
+            .unwrap_or(Err(Error::Timeout(budget_ms)))?;
+        // Outside the budget: the rendition is stored, so this answer is a success whatever
+        // the check costs (it is one lookup, bounded by the store's own limits).
+        if let Some(source_etag) = stored_from {
+            self.take_back_if_stale(req, key, &source_etag).await;
+        }
+        Ok(produced)
+    }
+
+    /// Deletes the rendition just stored at `key` when its source changed (or went away)
+    /// while it was being rendered: a purge that ran in the meantime could not see it, and it
+    /// would otherwise outlive its source. The answer to this request still carries it; the
+    /// next request renders the new original. If the source can't be checked, the purge's own
+    /// second pass (`lifecycle`) is what catches it.
+    async fn take_back_if_stale(&self, req: &RenderRequest, key: &str, source_etag: &str) {
+        let now = match self.sources.head(&req.source).await {
+            Ok(now) => now,
+            Err(e) => {
+                tracing::warn!(key, error = %e, "could not check the source after storing");
+                return;
+            }
+        };
+        let unchanged = now.is_some_and(|m| bare_etag(&m.etag) == bare_etag(source_etag));
+        if unchanged {
+            return;
+        }
+        self.stats.stale.fetch_add(1, Ordering::Relaxed);
+        match self.store.delete(&[key.to_string()]).await {
+            Ok(()) => tracing::info!(key, "source changed while rendering; rendition taken back"),
+            Err(e) => tracing::warn!(key, error = %e, "could not take back a stale rendition"),
+        }
     }
 
     fn success(
@@ -486,6 +513,15 @@ mod tests {
         (store.clone(), Service::new(store, keys(), config))
     }
 
+    fn enlarged(source: &str, width: u32) -> String {
+        let ops = Ops {
+            width: Some(width),
+            enlarge: true,
+            ..Ops::default()
+        };
+        keys().sign_new(source, ops, Format::Png).unwrap()
+    }
+
     fn path(source: &str, width: u32) -> String {
         keys()
             .sign_new(
@@ -547,11 +583,11 @@ mod tests {
         store.insert("img/not-an-image.jpg", b"hello".to_vec());
         let cases = [
             (good.replace("w16", "w016"), 400),
-            (good.replace("/r/t1.", "/r/t1.A"), 400),
+            (good.replace("/t1.", "/t1.A"), 400),
             (path("img/a.jpg", 17).replace("w17", "w16"), 403),
             (path("img/missing.jpg", 16), 404),
             (path("r/x.jpg", 16), 403),
-            (path("img/a.jpg", 20_000), 413),
+            (enlarged("img/a.jpg", 20_000), 413),
             (path("img/not-an-image.jpg", 16), 415),
         ];
         for (p, status) in cases {

@@ -66,7 +66,7 @@ fn valid_ops() -> impl Strategy<Value = (Ops, Format)> {
             Rotation::R180,
             Rotation::R270,
         ]),
-        any::<bool>(),
+        (any::<bool>(), any::<bool>()),
         tenths(1000),
         tenths(100),
         prop::option::of("[A-Za-z0-9]{1,64}"),
@@ -81,7 +81,7 @@ fn valid_ops() -> impl Strategy<Value = (Ops, Format)> {
                 quality,
                 background,
                 rotate,
-                flip,
+                (flip, enlarge),
                 blur,
                 sharpen,
                 version,
@@ -100,6 +100,7 @@ fn valid_ops() -> impl Strategy<Value = (Ops, Format)> {
                     width,
                     height,
                     fit,
+                    enlarge: enlarge && (width.is_some() || height.is_some()),
                     gravity: if gravity_ok { gravity } else { Gravity::Centre },
                     quality: quality.filter(|q| format.default_quality().is_some_and(|d| d != *q)),
                     background: background.filter(|b| format.has_alpha() || *b != Rgb::WHITE),
@@ -136,17 +137,13 @@ fn signed_path() -> impl Strategy<Value = (String, RenderRequest)> {
     )
 }
 
-/// Splits `/r/<sig>/<ops>/<rest>` into its three parts.
-fn parts(path: &str) -> (&str, &str, &str) {
-    let mut it = path
-        .strip_prefix("/r/")
-        .expect("render path")
-        .splitn(3, '/');
-    (
-        it.next().expect("sig"),
-        it.next().expect("ops"),
-        it.next().expect("rest"),
-    )
+/// Splits `/r/<source>/<sig>/<ops>.<ext>` into source, signature segment, ops and extension.
+fn parts(path: &str) -> (&str, &str, &str, &str) {
+    let rest = path.strip_prefix("/r/").expect("render path");
+    let (before, file) = rest.rsplit_once('/').expect("last segment");
+    let (source, sig) = before.rsplit_once('/').expect("signature segment");
+    let (ops, ext) = file.rsplit_once('.').expect("extension");
+    (source, sig, ops, ext)
 }
 
 /// Where a leading zero can go: the start of each digit run in a numeric token
@@ -224,8 +221,8 @@ proptest! {
         pick in any::<Index>(),
         pick2 in any::<Index>(),
     ) {
-        let (sig, ops, rest) = parts(&path);
-        let rebuild = |ops: &str| format!("/r/{sig}/{ops}/{rest}");
+        let (source, sig, ops, ext) = parts(&path);
+        let rebuild = |ops: &str| format!("/r/{source}/{sig}/{ops}.{ext}");
         let mut variants = Vec::new();
 
         let starts = number_starts(ops);

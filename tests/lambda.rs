@@ -223,7 +223,7 @@ async fn every_error_status_writes_nothing() {
     let other = rendition::KeyRing::from_spec("zz:0123456789abcdef0123456789abcdef").unwrap();
     let cases: Vec<(String, &str, u16)> = vec![
         (good.replace("w100", "w0100"), "GET", 400),
-        (good.replace(".jpg.jpg", ".jpg.JPG"), "GET", 400),
+        (good.replace("/w100.jpg", "/w100.JPG"), "GET", 400),
         ("/r/garbage".into(), "GET", 400),
         (good.replace("w100", "w99"), "GET", 403),
         (
@@ -267,6 +267,7 @@ async fn every_error_status_writes_nothing() {
                 "photos/sample.jpg",
                 Ops {
                     width: Some(30_000),
+                    enlarge: true,
                     ..Ops::default()
                 },
                 Format::Jpeg,
@@ -437,7 +438,7 @@ async fn event_fixtures_through_the_handler() {
             let event = fixture(&format!("{origin}-{name}"));
             let path = rendition::lambda::key_path(&event);
             assert!(
-                path.starts_with("/r/t1."),
+                path.starts_with("/r/photos/"),
                 "{origin}-{name}: stage stripped, got {path}"
             );
             let r = rendition::lambda::handle(&svc, event).await;

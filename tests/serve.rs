@@ -176,9 +176,9 @@ async fn every_error_status_writes_nothing() {
     let other_key = rendition::KeyRing::from_spec("t9:0123456789abcdef0123456789abcdef").unwrap();
     let cases: Vec<(String, u16, &str)> = vec![
         (good.replace("w100", "w0100"), 400, "non-canonical number"),
-        (good.replace("/w100/", "/w100_w100/"), 400, "repeated op"),
+        (good.replace("/w100.", "/w100_w100."), 400, "repeated op"),
         (
-            good.replace(".jpg.jpg", ".jpg.jpeg"),
+            good.replace("/w100.jpg", "/w100.jpeg"),
             400,
             "non-canonical extension",
         ),
@@ -217,7 +217,14 @@ async fn every_error_status_writes_nothing() {
             "over the byte limit",
         ),
         (
-            sign("img/photo.jpg", width(9000), Format::Jpeg),
+            sign(
+                "img/photo.jpg",
+                Ops {
+                    enlarge: true,
+                    ..width(9000)
+                },
+                Format::Jpeg,
+            ),
             413,
             "over the output limit",
         ),
@@ -338,4 +345,140 @@ async fn concurrent_misses_on_one_key_render_once() {
         .await
         .unwrap();
     assert_eq!(stats["renders"], 1);
+}
+
+/// Polls `f` every 50 ms for up to 10 s (the watcher reacts within a fraction of a second).
+async fn eventually<F: std::future::Future<Output = bool>>(mut f: impl FnMut() -> F) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        if f().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+async fn image_size(c: &reqwest::Client, url: &str) -> (u16, (u32, u32)) {
+    let r = c.get(url).send().await.unwrap();
+    let status = r.status().as_u16();
+    let bytes = r.bytes().await.unwrap();
+    let size = image::load_from_memory(&bytes)
+        .map(|i| (i.width(), i.height()))
+        .unwrap_or((0, 0));
+    (status, size)
+}
+
+#[tokio::test]
+async fn a_replaced_source_renders_anew_and_a_deleted_one_answers_404() {
+    let dir = folder();
+    std::fs::write(dir.path().join("img/other.jpg"), jpeg(200, 100)).unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let c = client();
+    let url = server.url(&sign("img/photo.jpg", width(100), Format::Jpeg));
+    let webp = server.url(&sign("img/photo.jpg", width(64), Format::Webp));
+    let other = sign("img/other.jpg", width(50), Format::Jpeg);
+    assert_eq!(image_size(&c, &url).await, (200, (100, 75)));
+    assert_eq!(image_size(&c, &webp).await.0, 200);
+    assert_eq!(image_size(&c, &server.url(&other)).await.0, 200);
+    let renditions_of_photo = || {
+        files_under(dir.path())
+            .into_iter()
+            .filter(|f| f.starts_with("r/img/photo.jpg/"))
+            .count()
+    };
+    assert_eq!(renditions_of_photo(), 2);
+
+    // Replaced (written to a temporary name and renamed over it, as editors and rsync do):
+    // the same URL gives the new, square picture.
+    let tmp = dir.path().join("img/.photo.jpg.tmp");
+    std::fs::write(&tmp, jpeg(300, 300)).unwrap();
+    std::fs::rename(&tmp, dir.path().join("img/photo.jpg")).unwrap();
+    assert!(
+        eventually(|| async { renditions_of_photo() == 0 }).await,
+        "renditions of a replaced source were not purged: {:?}",
+        files_under(dir.path())
+    );
+    assert_eq!(image_size(&c, &url).await, (200, (100, 100)));
+    // Written in place too.
+    std::fs::write(dir.path().join("img/photo.jpg"), jpeg(200, 400)).unwrap();
+    assert!(eventually(|| async { renditions_of_photo() == 0 }).await);
+    assert_eq!(image_size(&c, &url).await, (200, (100, 200)));
+
+    // Deleted: its renditions go and its URLs answer 404; other sources keep theirs.
+    std::fs::remove_file(dir.path().join("img/photo.jpg")).unwrap();
+    assert!(eventually(|| async { renditions_of_photo() == 0 }).await);
+    assert_eq!(image_size(&c, &url).await.0, 404);
+    assert!(dir.path().join(&other[1..]).exists());
+    assert_eq!(renditions_of_photo(), 0, "a 404 stores nothing");
+}
+
+#[tokio::test]
+async fn purge_deletes_exactly_a_sources_renditions_and_dry_run_nothing() {
+    let dir = folder();
+    std::fs::create_dir_all(dir.path().join("img/photo.jpg.d")).unwrap();
+    // A source whose key starts like the purged one's. (A key that continues it, as
+    // `img/photo.jpg/b.png` does in S3, can't sit beside a file of that name in a folder;
+    // tests/lifecycle.rs checks that case against S3.)
+    std::fs::write(dir.path().join("img/photo.jpg.d/b.png"), jpeg(64, 64)).unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let c = client();
+    let paths = [
+        sign("img/photo.jpg", width(100), Format::Jpeg),
+        sign("img/photo.jpg", width(64), Format::Png),
+        sign("img/photo.jpg.d/b.png", width(32), Format::Png),
+    ];
+    for p in &paths {
+        assert_eq!(image_size(&c, &server.url(p)).await.0, 200, "{p}");
+    }
+    drop(server);
+    let purge = |extra: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_rendition"))
+            .args(["purge", "img/photo.jpg", "--dir"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (
+            String::from_utf8(o.stdout).unwrap(),
+            String::from_utf8(o.stderr).unwrap(),
+        )
+    };
+    let before = files_under(dir.path());
+    let (out, err) = purge(&["--dry-run"]);
+    assert_eq!(files_under(dir.path()), before, "a dry run changes nothing");
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with("would delete r/img/photo.jpg/"))
+            .count(),
+        2,
+        "{out}"
+    );
+    assert!(
+        err.contains("would delete 2 renditions of 1 source"),
+        "{err}"
+    );
+    let (out, _) = purge(&[]);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("deleted ")).count(),
+        2,
+        "{out}"
+    );
+    let after = files_under(dir.path());
+    assert!(
+        !after.iter().any(|f| f.starts_with("r/img/photo.jpg/")),
+        "{after:?}"
+    );
+    assert!(after.contains(&paths[2][1..].to_string()), "{after:?}");
+    assert!(
+        after.contains(&"img/photo.jpg".to_string()),
+        "the source itself stays"
+    );
+    // Nothing left: a no-op.
+    let (out, err) = purge(&[]);
+    assert!(
+        out.is_empty() && err.contains("deleted 0 renditions"),
+        "{out}{err}"
+    );
 }

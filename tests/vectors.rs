@@ -76,22 +76,28 @@ fn mac(secret: &str, message: &str) -> String {
     B64.encode(&m.finalize().into_bytes()[..SIGNATURE_BYTES])
 }
 
-/// A path with a correct HMAC over `tail` (`<ops>/<source>.<ext>`), canonical or not.
-fn forge(key_id: &str, secret: &str, tail: &str) -> String {
-    let sig = mac(secret, &format!("{SIGNING_TAG}\n{key_id}\n{tail}"));
-    format!("/r/{key_id}.{sig}/{tail}")
+/// A path with a correct HMAC over its own parts, canonical or not: `source_text` as it
+/// appears in the path and `file`, the last segment (`<ops>.<ext>`).
+fn forge(key_id: &str, secret: &str, source_text: &str, file: &str) -> String {
+    let sig = mac(
+        secret,
+        &format!("{SIGNING_TAG}\n{key_id}\n{source_text}\n{file}"),
+    );
+    format!("/r/{source_text}/{key_id}.{sig}/{file}")
 }
 
-/// Splits a path into its signature segment and its tail.
-fn split(path: &str) -> (&str, &str) {
-    path.strip_prefix("/r/")
-        .and_then(|rest| rest.split_once('/'))
-        .expect("a render path")
+/// Splits a path into its source text, its signature segment and its last segment.
+fn split(path: &str) -> (&str, &str, &str) {
+    let rest = path.strip_prefix("/r/").expect("a render path");
+    let (before, file) = rest.rsplit_once('/').expect("a render path");
+    let (source, sig) = before.rsplit_once('/').expect("a render path");
+    (source, sig, file)
 }
 
-/// Replaces the signature segment of `path` (keeps the tail).
+/// Replaces the signature segment of `path` (keeps the source and the last segment).
 fn with_sig_segment(path: &str, segment: &str) -> String {
-    format!("/r/{segment}/{}", split(path).1)
+    let (source, _, file) = split(path);
+    format!("/r/{source}/{segment}/{file}")
 }
 
 fn sized(w: u32, h: u32) -> Ops {
@@ -346,6 +352,7 @@ fn valid_cases() -> Vec<(&'static str, &'static str, String, Ops, Format)> {
                 width: Some(640),
                 height: Some(360),
                 fit: Fit::Contain,
+                enlarge: true,
                 gravity: Gravity::NorthWest,
                 quality: Some(65),
                 background: Some(Rgb([0x12, 0x34, 0x56])),
@@ -418,6 +425,50 @@ fn valid_cases() -> Vec<(&'static str, &'static str, String, Ops, Format)> {
             sized(96, 96),
             Format::Png,
         ),
+        (
+            "enlarge",
+            "k1",
+            cat(),
+            Ops {
+                width: Some(4000),
+                enlarge: true,
+                ..Ops::default()
+            },
+            Format::Jpeg,
+        ),
+        (
+            "enlarge-box",
+            "k1",
+            cat(),
+            Ops {
+                fit: Fit::Contain,
+                enlarge: true,
+                gravity: Gravity::South,
+                ..sized(2000, 1000)
+            },
+            Format::Png,
+        ),
+        (
+            // Renditions of a.jpg/b.png lie under a.jpg's prefix too; they parse back to
+            // their own, longer source, which is what keeps a purge of a.jpg off them.
+            "source-under-another-source",
+            "k1",
+            "a.jpg/b.png".into(),
+            Ops {
+                width: Some(64),
+                ..Ops::default()
+            },
+            Format::Webp,
+        ),
+        (
+            // A key whose first segment has the shape of a version 1 signature segment is
+            // an ordinary source in version 2.
+            "source-shaped-like-version-1",
+            "k1",
+            "k1.UgD31OKj2shC8oWOl6FSHA/cat.jpg".into(),
+            Ops::default(),
+            Format::Jpeg,
+        ),
         ("older-key-k0", "k0", cat(), sized(640, 360), Format::Jpeg),
         (
             "older-key-k0-encoded",
@@ -467,11 +518,11 @@ fn build_invalid(valid: &[Valid]) -> Vec<Invalid> {
             .find(|v| v.name == n)
             .unwrap_or_else(|| panic!("no valid vector {n}"))
     };
-    let good = by_name("box-cover"); // /r/k1.<sig>/w640_h360/photos/cat.jpg.jpg
-    let (good_sig_seg, good_tail) = split(&good.path);
+    let good = by_name("box-cover"); // /r/photos/cat.jpg/k1.<sig>/w640_h360.jpg
+    let (good_source, good_sig_seg, good_file) = split(&good.path);
     let good_sig = good_sig_seg.strip_prefix("k1.").expect("k1");
-    // A correctly signed path whose only fault is its (non-canonical) tail.
-    let k1 = |tail: &str| forge("k1", K1_SECRET, tail);
+    // A correctly signed path whose only fault is its (non-canonical) source or last segment.
+    let k1 = |source: &str, file: &str| forge("k1", K1_SECRET, source, file);
 
     let mut out: Vec<(&str, String, u16, &str)> = Vec::new();
 
@@ -486,32 +537,32 @@ fn build_invalid(valid: &[Valid]) -> Vec<Invalid> {
     ));
     out.push((
         "tampered-ops",
-        good.path.replace("/w640_h360/", "/w641_h360/"),
+        good.path.replace("/w640_h360.", "/w641_h360."),
         403,
         "w640 changed to w641, signature kept",
     ));
     out.push((
         "tampered-source",
         good.path
-            .replace("/photos/cat.jpg.jpg", "/photos/dog.jpg.jpg"),
+            .replace("/r/photos/cat.jpg/", "/r/photos/dog.jpg/"),
         403,
         "source changed, signature kept",
     ));
     out.push((
         "tampered-format",
-        good.path.replace("cat.jpg.jpg", "cat.jpg.png"),
+        good.path.replace("/w640_h360.jpg", "/w640_h360.png"),
         403,
         "output extension changed, signature kept",
     ));
     out.push((
         "unknown-key-id",
-        forge("k9", K1_SECRET, good_tail),
+        forge("k9", K1_SECRET, good_source, good_file),
         403,
         "key id k9 is not in the key ring (signed with k1's secret)",
     ));
     out.push((
         "wrong-secret",
-        forge("k1", "not-the-k1-secret-at-all", good_tail),
+        forge("k1", "not-the-k1-secret-at-all", good_source, good_file),
         403,
         "signed under key id k1 with another secret",
     ));
@@ -526,237 +577,313 @@ fn build_invalid(valid: &[Valid]) -> Vec<Invalid> {
     let bad = [
         (
             "leading-zero",
-            "w0640_h360/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w0640_h360.jpg",
             "w0640: leading zero",
         ),
         (
             "zero-width",
-            "w0/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w0.jpg",
             "width must be 1 to 65535",
         ),
         (
             "width-over-max",
-            "w65536/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w65536.jpg",
             "width must be 1 to 65535",
         ),
         (
             "out-of-order",
-            "h360_w640/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "h360_w640.jpg",
             "tokens out of order",
         ),
         (
             "repeated-token",
-            "w640_w640/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w640_w640.jpg",
             "token repeated",
         ),
         (
             "empty-token",
-            "w640__h360/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w640__h360.jpg",
             "empty token between two _",
         ),
         (
             "empty-ops",
-            "/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            ".jpg",
             "empty ops segment (no operations is -)",
         ),
         (
             "dash-with-tokens",
-            "-_w640/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "-_w640.jpg",
             "- stands alone",
         ),
         (
             "unknown-token",
-            "w640_x1/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w640_x1.jpg",
             "unknown operation",
         ),
         (
             "upper-case-token",
-            "W640/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "W640.jpg",
             "tokens are lower case",
         ),
         (
             "plus-sign",
-            "w+640/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w+640.jpg",
             "numbers have no sign",
         ),
         (
             "default-quality-jpg",
-            "q80/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "q80.jpg",
             "q80 is jpg's default",
         ),
         (
             "default-quality-webp",
-            "q80/photos/cat.jpg.webp",
+            "photos/cat.jpg",
+            "q80.webp",
             "q80 is webp's default",
         ),
         (
             "default-quality-avif",
-            "q80/photos/cat.jpg.avif",
+            "photos/cat.jpg",
+            "q80.avif",
             "q80 is avif's default",
         ),
         (
             "quality-on-png",
-            "q70/photos/cat.jpg.png",
+            "photos/cat.jpg",
+            "q70.png",
             "quality means nothing to png",
         ),
         (
             "quality-on-gif",
-            "q70/photos/cat.jpg.gif",
+            "photos/cat.jpg",
+            "q70.gif",
             "quality means nothing to gif",
         ),
         (
             "quality-over-100",
-            "q101/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "q101.jpg",
             "quality must be 1 to 100",
         ),
         (
             "default-fit",
-            "w640_h360_fit-cover/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w640_h360_fit-cover.jpg",
             "fit-cover is the default",
         ),
         (
             "fit-one-side",
-            "w640_fit-contain/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w640_fit-contain.jpg",
             "fit needs width and height",
         ),
         (
             "default-gravity",
-            "w640_h360_g-centre/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w640_h360_g-centre.jpg",
             "centre is the default",
         ),
         (
             "focal-centre",
-            "w640_h360_g-50-50/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w640_h360_g-50-50.jpg",
             "focal 50-50 is centre",
         ),
         (
             "focal-corner-is-named",
-            "w640_h360_g-100-0/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w640_h360_g-100-0.jpg",
             "focal 100-0 is gravity ne",
         ),
         (
             "focal-over-100",
-            "w640_h360_g-101-0/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w640_h360_g-101-0.jpg",
             "focal coordinates are 0 to 100",
         ),
         (
             "gravity-one-side",
-            "w640_g-n/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w640_g-n.jpg",
             "gravity needs width and height",
         ),
         (
             "gravity-with-fill",
-            "w640_h360_fit-fill_g-n/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "w640_h360_fit-fill_g-n.jpg",
             "gravity needs fit cover or contain",
         ),
         (
             "smart-with-contain",
-            "w640_h360_fit-contain_g-smart/photos/cat.jpg.png",
+            "photos/cat.jpg",
+            "w640_h360_fit-contain_g-smart.png",
             "smart gravity is cover only",
         ),
         (
             "default-background-jpg",
-            "bg-ffffff/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "bg-ffffff.jpg",
             "white is jpg's default background",
         ),
         (
             "upper-case-hex",
-            "bg-FF8800/photos/cat.jpg.png",
+            "photos/cat.jpg",
+            "bg-FF8800.png",
             "colours are lower-case hex",
         ),
-        ("rotate-0", "r0/photos/cat.jpg.jpg", "r0 is the default"),
+        ("rotate-0", "photos/cat.jpg", "r0.jpg", "r0 is the default"),
         (
             "rotate-360",
-            "r360/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "r360.jpg",
             "rotation is r90, r180 or r270",
         ),
         (
             "blur-trailing-zero",
-            "blur2.0/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "blur2.0.jpg",
             "2.0 is written 2",
         ),
         (
             "blur-no-integer-part",
-            "blur.5/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "blur.5.jpg",
             ".5 is written 0.5",
         ),
         (
             "blur-two-decimals",
-            "blur0.25/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "blur0.25.jpg",
             "one decimal place at most",
         ),
         (
             "blur-zero",
-            "blur0/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "blur0.jpg",
             "blur must be 0.1 to 100",
         ),
         (
             "sharpen-over-max",
-            "sharpen10.1/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "sharpen10.1.jpg",
             "sharpen must be 0.1 to 10",
         ),
         (
             "version-empty",
-            "v/photos/cat.jpg.jpg",
+            "photos/cat.jpg",
+            "v.jpg",
             "version is 1 to 64 letters and digits",
         ),
         (
             "jpeg-extension",
-            "w640_h360/photos/cat.jpg.jpeg",
+            "photos/cat.jpg",
+            "w640_h360.jpeg",
             "the extension is jpg, not jpeg",
         ),
         (
             "upper-case-extension",
-            "w640_h360/photos/cat.jpg.JPG",
+            "photos/cat.jpg",
+            "w640_h360.JPG",
             "extensions are lower case",
         ),
         (
             "unknown-extension",
-            "w640_h360/photos/cat.jpg.tiff",
+            "photos/cat.jpg",
+            "w640_h360.tiff",
             "output is jpg, png, webp, gif or avif",
         ),
         (
             "no-extension",
-            "w640_h360/photos/cat",
+            "photos/cat",
+            "w640_h360",
             "no output extension",
         ),
         (
             "percent-encoded",
-            "w640_h360/photos/cat%2Ejpg.jpg",
+            "photos/cat%2Ejpg",
+            "w640_h360.jpg",
             "% is not an allowed character",
         ),
         (
             "dot-dot-segment",
-            "w640_h360/photos/../secret.jpg.jpg",
+            "photos/../secret.jpg",
+            "w640_h360.jpg",
             "source has a .. segment",
         ),
         (
             "dot-segment",
-            "w640_h360/photos/./cat.jpg.jpg",
+            "photos/./cat.jpg",
+            "w640_h360.jpg",
             "source has a . segment",
         ),
         (
             "empty-segment",
-            "w640_h360/photos//cat.jpg.jpg",
+            "photos//cat.jpg",
+            "w640_h360.jpg",
             "source has an empty segment",
         ),
         (
             "leading-slash",
-            "w640_h360//photos/cat.jpg.jpg",
+            "/photos/cat.jpg",
+            "w640_h360.jpg",
             "source starts with /",
         ),
         (
             "bang-inside-literal",
-            "w640_h360/photos/cat!.jpg.jpg",
+            "photos/cat!.jpg",
+            "w640_h360.jpg",
             "! only starts an encoded source",
         ),
+        (
+            "enlarge-without-size",
+            "photos/cat.jpg",
+            "enlarge.jpg",
+            "enlarge needs a width or a height",
+        ),
+        (
+            "enlarge-out-of-order",
+            "photos/cat.jpg",
+            "w640_h360_g-n_enlarge.jpg",
+            "enlarge comes before gravity",
+        ),
+        (
+            "ops-without-extension",
+            "photos/cat.jpg",
+            "w640_h360",
+            "the last segment is <ops>.<ext>",
+        ),
+        (
+            "no-source",
+            "",
+            "w640.jpg",
+            "no source before the signature segment",
+        ),
     ];
-    for (name, tail, reason) in bad {
-        out.push((name, k1(tail), 400, reason));
+    for (name, source, file, reason) in bad {
+        let path = if source.is_empty() {
+            // Nothing before the signature segment: /r/<key-id>.<signature>/<file>.
+            let sig = mac(K1_SECRET, &format!("{SIGNING_TAG}\nk1\n\n{file}"));
+            format!("/r/k1.{sig}/{file}")
+        } else {
+            k1(source, file)
+        };
+        out.push((name, path, 400, reason));
     }
 
     let enc = |s: &str| format!("!{}", B64.encode(s.as_bytes()));
-    let literal_as_encoded = k1(&format!("w640_h360/{}.jpg", enc("photos/cat.jpg")));
+    let literal_as_encoded = k1(&enc("photos/cat.jpg"), "w640_h360.jpg");
     out.push((
         "literal-key-encoded",
         literal_as_encoded,
@@ -775,25 +902,25 @@ fn build_invalid(valid: &[Valid]) -> Vec<Invalid> {
     let loose = String::from_utf8(bytes).expect("ascii");
     out.push((
         "encoded-source-non-canonical",
-        k1(&format!("-/{loose}.jpg")),
+        k1(&loose, "-.jpg"),
         400,
         "unused bits of the last base64url character are not zero",
     ));
     out.push((
         "encoded-source-padding",
-        k1(&format!("-/{}=.jpg", enc("a b.jpg"))),
+        k1(&format!("{}=", enc("a b.jpg")), "-.jpg"),
         400,
         "base64url padding (=) is not allowed",
     ));
     out.push((
         "encoded-control-character",
-        k1(&format!("-/{}.jpg", enc("a\nb.jpg"))),
+        k1(&enc("a\nb.jpg"), "-.jpg"),
         400,
         "source has a control character",
     ));
     out.push((
         "encoded-dot-dot",
-        k1(&format!("-/{}.jpg", enc("my photos/../x.jpg"))),
+        k1(&enc("my photos/../x.jpg"), "-.jpg"),
         400,
         "encoded source has a .. segment",
     ));
@@ -803,7 +930,7 @@ fn build_invalid(valid: &[Valid]) -> Vec<Invalid> {
     let source = format!("{}a", longest.source);
     out.push((
         "over-long-path",
-        k1(&format!("-/{source}.jpg")),
+        k1(&source, "-.jpg"),
         400,
         "storage key (path without its leading /) is 1025 bytes",
     ));
@@ -838,13 +965,13 @@ fn build_invalid(valid: &[Valid]) -> Vec<Invalid> {
     let long_id = "k1234567890123456";
     out.push((
         "key-id-too-long",
-        forge(long_id, K1_SECRET, good_tail),
+        forge(long_id, K1_SECRET, good_source, good_file),
         400,
         "key id is 17 characters",
     ));
     out.push((
         "key-id-not-alphanumeric",
-        forge("k_1", K1_SECRET, good_tail),
+        forge("k_1", K1_SECRET, good_source, good_file),
         400,
         "key id has a _",
     ));
@@ -864,7 +991,24 @@ fn build_invalid(valid: &[Valid]) -> Vec<Invalid> {
         "double-slash-after-prefix",
         good.path.replacen("/r/", "/r//", 1),
         400,
-        "empty signature segment",
+        "source starts with /",
+    ));
+    out.push((
+        "trailing-slash",
+        format!("{}/", good.path),
+        400,
+        "the last segment is empty",
+    ));
+    // The same rendition in the retired layout: signature first, then ops, then source.
+    out.push((
+        "version-1-layout",
+        {
+            let file = "photos/cat.jpg.jpg";
+            let sig = mac(K1_SECRET, &format!("rendition:v1\nk1\nw640_h360/{file}"));
+            format!("/r/k1.{sig}/w640_h360/{file}")
+        },
+        400,
+        "layout version 1 (/r/<key-id>.<signature>/<ops>/<source>.<ext>) is retired",
     ));
 
     out.into_iter()
@@ -932,7 +1076,10 @@ fn vectors_match_the_implementation() {
         assert_eq!(ring.sign(&req).unwrap(), v.path, "{}: path", v.name);
         let secret = &vectors.keys[&v.key_id];
         assert_eq!(
-            forge(&v.key_id, secret, &req.unsigned_tail()),
+            {
+                let (source, _, file) = split(&v.path);
+                forge(&v.key_id, secret, source, file)
+            },
             v.path,
             "{}: independent HMAC",
             v.name

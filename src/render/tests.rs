@@ -271,13 +271,24 @@ fn output_dimensions_for_every_fit_mode() {
         (Some(100), Some(100), Fit::Fill, (100, 100)),
         (Some(100), Some(100), Fit::Inside, (100, 67)),
         (Some(100), Some(100), Fit::Outside, (150, 100)),
-        (Some(600), None, Fit::Cover, (600, 400)),
+        // Larger than the source: not enlarged unless asked.
+        (Some(600), None, Fit::Cover, (300, 200)),
+        (Some(600), Some(300), Fit::Cover, (300, 150)),
     ];
-    for (width, height, fit, expected) in cases {
+    let enlarged = [
+        (Some(600), None, Fit::Cover, (600, 400)),
+        (Some(600), Some(300), Fit::Contain, (600, 300)),
+    ];
+    let cases = cases
+        .into_iter()
+        .map(|c| (c, false))
+        .chain(enlarged.into_iter().map(|c| (c, true)));
+    for ((width, height, fit, expected), enlarge) in cases {
         let ops = Ops {
             width,
             height,
             fit,
+            enlarge,
             ..Ops::default()
         };
         for format in Format::ALL {
@@ -515,6 +526,7 @@ fn bad_sources_get_the_right_errors() {
     assert!(matches!(err(&src, &small), Error::TooLarge(_)));
     let ops = Ops {
         width: Some(9000),
+        enlarge: true,
         ..Ops::default()
     };
     assert!(matches!(
