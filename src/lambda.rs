@@ -69,6 +69,19 @@ impl LambdaArgs {
     }
 }
 
+/// Logging for a Lambda function: `RUST_LOG` (default `rendition=info`), no colours, no
+/// timestamps (CloudWatch stamps every line). Both functions' `main` call it first.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "rendition=info".into()),
+        )
+        .with_ansi(false)
+        .without_time()
+        .init();
+}
+
 /// Builds the service from the environment: called once, at init.
 pub async fn from_env() -> anyhow::Result<Service> {
     let args = LambdaArgs::try_parse_from(std::iter::empty::<String>())

@@ -10,14 +10,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "rendition=info".into()),
-        )
-        .with_ansi(false)
-        .without_time() // CloudWatch stamps every line
-        .init();
+    rendition::lambda::init_logging();
     let lifecycle = Arc::new(
         rendition::lambda::events_from_env()
             .await

@@ -7,14 +7,7 @@ use lambda_http::{service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "rendition=info".into()),
-        )
-        .with_ansi(false)
-        .without_time() // CloudWatch stamps every line
-        .init();
+    rendition::lambda::init_logging();
     let service = Arc::new(
         rendition::lambda::from_env()
             .await
