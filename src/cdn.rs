@@ -13,9 +13,6 @@ use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use crate::error::{Error, Result};
 use crate::lifecycle::Cdn;
 
-/// Environment variable naming the distribution whose caches a purge invalidates.
-pub const DISTRIBUTION_ENV: &str = "RENDITION_DISTRIBUTION_ID";
-
 #[derive(Debug, Clone)]
 pub struct CloudFront {
     client: aws_sdk_cloudfront::Client,

@@ -43,6 +43,18 @@ pub enum Error {
     /// A bug or an encoder failure that is nobody's input's fault (500).
     #[error("internal error: {0}")]
     Internal(String),
+    /// A setting is missing or malformed (500: the operator's to fix, at start-up).
+    #[error("configuration error: {0}")]
+    Config(String),
+}
+
+impl From<rendition_sign::Error> for Error {
+    fn from(e: rendition_sign::Error) -> Self {
+        match e {
+            rendition_sign::Error::BadRequest(m) => Error::BadRequest(m),
+            rendition_sign::Error::Forbidden(m) => Error::Forbidden(m),
+        }
+    }
 }
 
 impl Error {
@@ -59,7 +71,7 @@ impl Error {
             Error::Storage(_) => StatusCode::BAD_GATEWAY,
             Error::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Internal(_) | Error::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -77,6 +89,7 @@ impl Error {
             Error::Busy(_) => "busy",
             Error::Timeout(_) => "timeout",
             Error::Internal(_) => "internal",
+            Error::Config(_) => "config",
         }
     }
 
@@ -93,7 +106,8 @@ impl Error {
             | Error::Undecodable(m)
             | Error::Storage(m)
             | Error::Busy(m)
-            | Error::Internal(m) => m.clone(),
+            | Error::Internal(m)
+            | Error::Config(m) => m.clone(),
         }
     }
 

@@ -3,44 +3,53 @@
 //!
 //! # Layout
 //!
-//! The core is pure (no network, disk, clock or environment); the edges are thin.
+//! The core is pure (no network, disk, clock or environment); the edges are thin. The
+//! workspace has three packages: `rendition-sign` (`crates/sign`, the signer a site links),
+//! this library with the `rendition` command (`src/bin/rendition`), and `rendition-lambda`
+//! (`crates/lambda`, the two Lambda functions).
 //!
+//! The signer, re-exported from `rendition-sign`:
 //! - [`request`]: the signed render request: parse, canonical form, sign, verify.
-//! - [`ops`]: operations, output formats and limits as data, validated once.
+//! - [`ops`]: operations and output formats as data, with their one canonical text form.
 //! - [`options`]: signer input: options as people write them, folded into canonical ops;
 //!   presets.
+//!
+//! The core:
+//! - [`limits`]: the security limits, checked before the work they protect.
 //! - [`plan`]: geometry of a render (output size, crop, padding, EXIF orientation algebra).
-//! - [`render`]: decode -> orient -> resize/crop -> encode, bytes in and bytes out.
+//! - [`render`]: decode → orient → resize/crop → encode, bytes in and bytes out; its JPEG
+//!   decoder (`render::jpeg`, DCT-domain downscaling) declines what it does not handle and
+//!   `jpeg-decoder` takes over.
+//! - [`error`]: the one error type, split by whose fault it is, each kind one HTTP status.
+//!
+//! The edges:
 //! - [`store`]: the `Store` trait and its backends (folder, memory, S3).
-//! - [`lifecycle`]: renditions follow their source: purge on change and deletion, pre-render.
 //! - [`service`]: the miss path shared by every edge: verify, read, render once, store, answer.
+//! - [`lifecycle`]: renditions follow their source: purge on change and deletion, pre-render.
 //! - [`cdn`]: CloudFront invalidations for purges.
-//! - [`lambda`]: the Lambda edge: configuration and keys at init, event path to storage key.
 //! - [`server`]: `rendition serve`, an HTTP server that plays CDN, bucket and function over a store.
 //! - [`watch`]: `rendition serve --dir` purges a source's renditions when its file changes.
-//! - [`demo`]: the demo folder with sample images and a gallery page.
-//! - [`config`]: settings shared by the CLI and the Lambda, read once from flags and environment.
+//! - [`settings`]: every environment variable, read in one place; the S3 stores built from them.
 //!
 //! The URL format is specified in `docs/url-format.md`, with test vectors in `tests/vectors.json`.
 #![forbid(unsafe_code)]
 
 pub mod cdn;
-pub mod config;
-pub mod demo;
 pub mod error;
-pub mod lambda;
 pub mod lifecycle;
-pub mod ops;
-pub mod options;
+pub mod limits;
 pub mod plan;
 pub mod render;
-pub mod request;
 pub mod server;
 pub mod service;
+pub mod settings;
 pub mod store;
 pub mod watch;
 
+pub use rendition_sign::{ops, options, request};
+
 pub use error::{Error, Result};
-pub use ops::{Fit, Format, Gravity, Limits, Ops};
+pub use limits::Limits;
+pub use ops::{Fit, Format, Gravity, Ops};
 pub use request::{KeyRing, RenderRequest};
 pub use service::{Answer, Service};

@@ -29,7 +29,7 @@ use serde_json::Value;
 
 use crate::error::{bad, Error, Result};
 use crate::options::Options;
-use crate::request::{rendition_prefix, RenderRequest};
+use crate::request::{check_source_key, is_rendition_key, rendition_prefix, RenderRequest};
 use crate::service::Service;
 use crate::store::{bare_etag, Store};
 
@@ -76,7 +76,7 @@ pub async fn renditions_of(store: &dyn Store, source: &str) -> Result<Vec<String
         .into_iter()
         .map(|o| o.key)
         .filter(|key| {
-            key.starts_with("r/")
+            is_rendition_key(key)
                 && RenderRequest::parse_key(key).is_ok_and(|(req, _)| req.source == source)
         })
         .collect())
@@ -317,7 +317,7 @@ impl Lifecycle {
     }
 
     async fn reconcile_now(&self, source: &str, invalidate_anyway: bool) -> Result<Purge> {
-        if source.starts_with("r/") || crate::request::check_source_key(source).is_err() {
+        if is_rendition_key(source) || check_source_key(source).is_err() {
             return Ok(Purge {
                 source: source.to_string(),
                 ..Purge::default()
@@ -371,7 +371,7 @@ impl Lifecycle {
                     .source_prefixes
                     .iter()
                     .any(|p| ev.key.starts_with(p.as_str()));
-            if ev.bucket != self.source_bucket || ev.key.starts_with("r/") || !allowed {
+            if ev.bucket != self.source_bucket || is_rendition_key(&ev.key) || !allowed {
                 tracing::debug!(
                     bucket = ev.bucket,
                     key = ev.key,

@@ -7,7 +7,8 @@
 //! coordinates, so it resizes first and reorients only the small result.
 
 use crate::error::{Error, Result};
-use crate::ops::{Fit, Gravity, Limits, Ops};
+use crate::limits::Limits;
+use crate::ops::{Fit, Gravity, Ops};
 
 /// A rotation by quarter turns clockwise followed by an optional left-right mirror.
 /// The eight values are the eight EXIF orientations.

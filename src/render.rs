@@ -19,8 +19,9 @@ use fast_image_resize as fr;
 use image::ImageDecoder as _;
 
 use crate::error::{Error, Result};
-use crate::ops::{Format, Limits, Ops, Rgb};
+use crate::ops::{Format, Ops, Rgb};
 use crate::plan::{Orientation, Plan, Rect};
+use crate::Limits;
 
 /// A finished rendition.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -154,7 +154,7 @@ async fn reconcile_burst(lifecycle: &Lifecycle, root: &Path, keys: Vec<String>) 
         sources.insert(key);
     }
     if !vanished.is_empty() {
-        match lifecycle.renditions.list("r/").await {
+        match lifecycle.renditions.list(crate::request::RENDITIONS).await {
             Ok(listed) => sources.extend(
                 listed
                     .into_iter()

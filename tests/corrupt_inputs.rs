@@ -1,8 +1,9 @@
 //! Bad input never panics: corrupted and truncated sources of every accepted format go
 //! through the renderer and come back as errors (or, for harmless damage, as images).
 
-use rendition::ops::{Format, Limits, Ops};
+use rendition::ops::{Format, Ops};
 use rendition::render::render;
+use rendition::Limits;
 
 fn samples() -> Vec<(&'static str, Vec<u8>)> {
     use image::ImageEncoder as _;

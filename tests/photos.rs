@@ -5,8 +5,9 @@
 mod common;
 
 use common::{available, photos};
-use rendition::ops::{Fit, Format, Limits, Ops};
+use rendition::ops::{Fit, Format, Ops};
 use rendition::render::{probe, render};
+use rendition::Limits;
 
 /// Mean RGB of an RGBA image, with transparency flattened onto white (as JPEG output is).
 fn mean(img: &image::RgbaImage) -> [f64; 3] {

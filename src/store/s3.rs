@@ -31,9 +31,6 @@ use super::{
 };
 use crate::error::{Error, Result};
 
-/// Environment variable that switches to path-style addressing.
-pub const PATH_STYLE_ENV: &str = "RENDITION_S3_PATH_STYLE";
-
 /// How often a 409 (conflicting conditional write in flight) is retried.
 const CONFLICT_RETRIES: u32 = 4;
 
@@ -77,9 +74,8 @@ impl S3Store {
     }
 
     /// An S3 client from the SDK's shared configuration (environment, profile, instance role),
-    /// honouring `RENDITION_S3_PATH_STYLE`.
-    pub fn client_from_config(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-        let path_style = std::env::var(PATH_STYLE_ENV).is_ok_and(|v| v == "1" || v == "true");
+    /// with path-style addressing when `path_style` (MinIO, moto; see `settings`).
+    pub fn client(config: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
         let s3_config = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(path_style)
             .build();

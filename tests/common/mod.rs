@@ -13,6 +13,15 @@ pub fn keys() -> rendition::KeyRing {
     rendition::KeyRing::from_spec(KEYS).unwrap()
 }
 
+/// The `rendition` binary built for these tests (the root package's tests only: the Lambda
+/// package's tests share this module but not the binary).
+fn rendition_bin() -> &'static str {
+    match option_env!("CARGO_BIN_EXE_rendition") {
+        Some(path) => path,
+        None => panic!("the rendition binary is not built for this package's tests"),
+    }
+}
+
 /// A `rendition serve` process, killed when dropped.
 pub struct Server {
     child: Child,
@@ -23,7 +32,7 @@ pub struct Server {
 impl Server {
     /// Starts `rendition serve --dir DIR --addr 127.0.0.1:0 EXTRA...` and waits for its address.
     pub fn start(dir: &Path, extra: &[&str]) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rendition"));
+        let mut cmd = Command::new(rendition_bin());
         cmd.arg("serve")
             .arg("--dir")
             .arg(dir)
@@ -35,7 +44,7 @@ impl Server {
 
     /// Starts the demo: `rendition serve` with no folder, in `cwd`, without keys.
     pub fn start_demo(cwd: &Path) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rendition"));
+        let mut cmd = Command::new(rendition_bin());
         cmd.current_dir(cwd)
             .args(["serve", "--addr", "127.0.0.1:0"])
             .env_remove("RENDITION_KEYS");

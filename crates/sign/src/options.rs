@@ -11,8 +11,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize};
-
 use crate::error::{bad, Error, Result};
 use crate::ops::{Fit, Format, Gravity, Ops, Rgb, Rotation, Tenths, MAX_SIDE, MAX_VERSION_LEN};
 use crate::request::check_source_key;
@@ -27,64 +25,105 @@ pub const MAX_DECIMAL_PLACES: u32 = 17;
 ///
 /// Every field is optional; `None` is the default. Field names are those of the JSON preset
 /// file, the signer vectors and the JavaScript and Python signers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "json", serde(deny_unknown_fields))]
 pub struct Options {
     /// Output width in CSS pixels (multiplied by `dpr`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub width: Option<u32>,
     /// Output height in CSS pixels (multiplied by `dpr`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub height: Option<u32>,
     /// Device pixel ratio, 0 < dpr ≤ 8, in exact decimal arithmetic.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub dpr: Option<Number>,
     /// cover (default), contain, fill, inside or outside; any case.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub fit: Option<String>,
     /// Allow an output larger than the source.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub enlarge: Option<bool>,
     /// centre (default), n ne e se s sw w nw, smart, or `X-Y` in percent; any case.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub gravity: Option<String>,
     /// Encoder quality 1–100 for jpg, webp and avif.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub quality: Option<u32>,
     /// Background colour: 3 or 6 hex digits, optional `#`, any case.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub background: Option<String>,
     /// Clockwise rotation in degrees, a multiple of 90 (negative and ≥ 360 fold).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub rotate: Option<i64>,
     /// Mirror: `h` (left-right), `v` (top-bottom) or `hv`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub flip: Option<String>,
     /// Gaussian blur sigma, 0.1–100, a multiple of 0.1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub blur: Option<Number>,
     /// Unsharp-mask sigma, 0.1–10, a multiple of 0.1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub sharpen: Option<Number>,
     /// Source version token: 1–64 ASCII letters and digits.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub version: Option<String>,
     /// The source's ETag as S3 returns it (quotes, `W/`, multipart `-N` and all); becomes the
     /// version token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub etag: Option<String>,
     /// Output format: jpg (or jpeg), png, webp, gif, avif; any case. Default: the source
     /// key's extension, when it is one of these.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "json",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub format: Option<String>,
 }
 
 impl Options {
-    /// Reads options from JSON; an error names the option at fault (`width: invalid type…`).
-    pub fn from_json_value(value: serde_json::Value) -> Result<Options> {
-        serde_path_to_error::deserialize(value).map_err(|e| bad(path_error(&e)))
-    }
-
     /// `self`, with every option that `over` sets taken from `over` (a preset under flags).
     pub fn overridden_by(&self, over: &Options) -> Options {
         macro_rules! pick {
@@ -101,7 +140,7 @@ impl Options {
     /// Errors are 400s whose message starts with the option at fault (`width: ...`).
     pub fn resolve(&self, source: &str) -> Result<(Ops, Format)> {
         check_source_key(source).map_err(|e| named("source", &e))?;
-        if source.starts_with("r/") {
+        if crate::request::is_rendition_key(source) {
             return Err(bad(format!(
                 "source: {source:?} is under r/, where renditions live; renditions cannot be sources"
             )));
@@ -268,32 +307,9 @@ impl Options {
 /// 320, "format": "webp"}}`. A preset expands to ordinary operations, so URLs stay
 /// self-describing and a preset can change without breaking the URLs already handed out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Presets(BTreeMap<String, Options>);
+pub struct Presets(pub(crate) BTreeMap<String, Options>);
 
 impl Presets {
-    /// Parses the JSON text of a preset file; names are 1–64 letters, digits, `-` and `_`.
-    pub fn from_json(text: &str) -> Result<Self> {
-        if text.trim().is_empty() {
-            return Ok(Presets::default());
-        }
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let map: BTreeMap<String, Options> = serde_path_to_error::deserialize(de)
-            .map_err(|e| bad(format!("presets: {}", path_error(&e))))?;
-        for name in map.keys() {
-            let ok = !name.is_empty()
-                && name.len() <= 64
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if !ok {
-                return Err(bad(format!(
-                    "presets: name {name:?} must be 1 to 64 letters, digits, - or _"
-                )));
-            }
-        }
-        Ok(Presets(map))
-    }
-
     pub fn get(&self, name: &str) -> Result<&Options> {
         self.0.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.names().collect();
@@ -367,16 +383,6 @@ fn sigma(option: &str, v: Option<&Number>, max: Tenths) -> Result<Option<Tenths>
         return Err(bad(format!("{option}: {d} is not 0.1 to {max}")));
     }
     Ok(Some(t))
-}
-
-/// `option: message` for a deserialisation error at `option` (the message alone at the top).
-fn path_error(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
-    let path = e.path().to_string();
-    if path == "." || path.is_empty() {
-        e.inner().to_string()
-    } else {
-        format!("{path}: {}", e.inner())
-    }
 }
 
 /// Prefixes an error's message with the option at fault.
@@ -530,61 +536,10 @@ impl From<Decimal> for Number {
     }
 }
 
-/// `1e-6` → `0.000001`, `1.5e3` → `1500`; text without an exponent is returned as it is
-/// (and anything odd is left for [`Decimal`] to refuse).
-fn without_exponent(text: &str) -> String {
-    let Some((mantissa, exp)) = text.split_once(['e', 'E']) else {
-        return text.to_string();
-    };
-    let Ok(exp) = exp.parse::<i32>() else {
-        return text.to_string();
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if !(-40..=40).contains(&exp) || mantissa.starts_with('-') {
-        return text.to_string();
-    }
-    let digits = format!("{int}{frac}");
-    let point = int.len() as i32 + exp; // position of the point within `digits`
-    let out = if point <= 0 {
-        format!("0.{}{digits}", "0".repeat((-point) as usize))
-    } else if point as usize >= digits.len() {
-        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
-    } else {
-        format!(
-            "{}.{}",
-            &digits[..point as usize],
-            &digits[point as usize..]
-        )
-    };
-    out
-}
-
-impl Serialize for Number {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Number {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum NumberOrText {
-            Number(serde_json::Number),
-            Text(String),
-        }
-        Ok(Number(match NumberOrText::deserialize(d)? {
-            // serde_json writes a float as its shortest round-trip decimal, with an exponent
-            // when it is very small or large; the value is what counts, so write it out.
-            NumberOrText::Number(n) => without_exponent(&n.to_string()),
-            NumberOrText::Text(t) => t,
-        }))
-    }
-}
-
-#[cfg(test)]
+#[cfg(all(test, feature = "json"))]
 mod tests {
     use super::*;
+    use crate::json::without_exponent;
 
     fn resolve(json: &str, source: &str) -> Result<String> {
         let o = Options::from_json_value(serde_json::from_str(json).unwrap())?;

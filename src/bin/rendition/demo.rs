@@ -9,12 +9,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
-use base64::Engine as _;
 
-use crate::ops::{Fit, Format, Gravity, Limits, Ops, Rgb, Rotation, Tenths};
-use crate::plan::{Orientation, Plan};
-use crate::render::Pixels;
-use crate::request::KeyRing;
+use rendition::ops::{Fit, Format, Gravity, Ops, Rgb, Rotation, Tenths};
+use rendition::plan::{Orientation, Plan, Rect};
+use rendition::request::KeyRing;
+use rendition::Limits;
 
 /// File (hidden, so never served) holding the demo's generated development key.
 pub const DEV_KEY_FILE: &str = ".rendition-dev-key";
@@ -44,13 +43,7 @@ pub fn dev_keys(dir: &Path) -> anyhow::Result<KeyRing> {
     let spec = match std::fs::read_to_string(&path) {
         Ok(s) => s.trim().to_string(),
         Err(_) => {
-            let mut secret = [0u8; 32];
-            getrandom::fill(&mut secret)
-                .map_err(|e| anyhow::anyhow!("no randomness for a key: {e}"))?;
-            let spec = format!(
-                "dev:{}",
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-            );
+            let spec = crate::new_key("dev")?;
             std::fs::write(&path, &spec).with_context(|| format!("writing {}", path.display()))?;
             spec
         }
@@ -349,8 +342,23 @@ fn landscape_jpeg(w: u32, h: u32, exif_orientation: u8) -> Vec<u8> {
         }
     }
     // Store it turned by the inverse of the display transform, so the EXIF tag undoes it.
-    let stored = crate::render::reorient(Pixels::new(dw, dh, 3, upright), o.inverse());
-    debug_assert_eq!((stored.w, stored.h), (w, h));
+    let mut stored = vec![0u8; upright.len()];
+    for y in 0..dh {
+        for x in 0..dw {
+            let pixel = Rect {
+                x: f64::from(x),
+                y: f64::from(y),
+                w: 1.0,
+                h: 1.0,
+            };
+            let at = o.rect_to_stored(pixel, (f64::from(w), f64::from(h)));
+            let (from, to) = (
+                ((y * dw + x) * 3) as usize,
+                ((at.y as u32 * w + at.x as u32) * 3) as usize,
+            );
+            stored[to..to + 3].copy_from_slice(&upright[from..from + 3]);
+        }
+    }
     let mut out = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
     if exif_orientation != 1 {
@@ -358,13 +366,8 @@ fn landscape_jpeg(w: u32, h: u32, exif_orientation: u8) -> Vec<u8> {
         e.extend_from_slice(&[exif_orientation, 0, 0, 0, 0, 0, 0]);
         enc.add_app_segment(1, e).expect("small segment");
     }
-    enc.encode(
-        &stored.data,
-        w as u16,
-        h as u16,
-        jpeg_encoder::ColorType::Rgb,
-    )
-    .expect("encodes");
+    enc.encode(&stored, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+        .expect("encodes");
     out
 }
 

@@ -7,15 +7,15 @@ use lambda_http::{service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    rendition::lambda::init_logging();
+    rendition_lambda::init_logging();
     let service = Arc::new(
-        rendition::lambda::from_env()
+        rendition_lambda::from_env()
             .await
             .map_err(|e| format!("{e:#}"))?,
     );
     lambda_http::run(service_fn(move |req| {
         let service = service.clone();
-        async move { Ok::<_, std::convert::Infallible>(rendition::lambda::handle(&service, req).await) }
+        async move { Ok::<_, std::convert::Infallible>(rendition_lambda::handle(&service, req).await) }
     }))
     .await
 }

@@ -1,64 +1,55 @@
-//! Settings shared by the CLI and the Lambda, read once from flags and the environment.
+//! The command's flags shared by several subcommands: operations, limits and the miss path.
 //!
-//! Every setting has a flag and an environment variable of the same name
-//! (`--max-source-bytes` / `RENDITION_MAX_SOURCE_BYTES`); the Lambda, which has no flags,
-//! parses the same structs from its environment alone. Keys come only from the environment
-//! (or, deployed, from a secret store), never from a flag that would show in `ps`.
+//! Settings come from the environment first (`rendition::settings`, the one place that reads
+//! it); a flag given on the command line overrides its variable. Keys come only from the
+//! environment, never from a flag that would show in `ps`.
 
 use clap::Args;
 
-use crate::error::{bad, Result};
-use crate::ops::{Format, Limits, Ops};
-use crate::options::{Number, Options, Presets};
-use crate::request::KeyRing;
-use crate::service::{Answer, Config};
+use rendition::ops::{Format, Ops};
+use rendition::options::{Number, Options};
+use rendition::settings::Settings;
+use rendition::Result;
 
-/// Environment variable holding `ID:SECRET[,ID:SECRET...]`; the first key signs, all verify.
-pub const KEYS_ENV: &str = "RENDITION_KEYS";
-
-/// Reads the signing keys from `RENDITION_KEYS`.
-pub fn keys_from_env() -> Result<KeyRing> {
-    let spec = std::env::var(KEYS_ENV).map_err(|_| {
-        bad(format!(
-            "no signing keys: set {KEYS_ENV}=ID:SECRET (make one with `rendition keygen`)"
-        ))
-    })?;
-    KeyRing::from_spec(&spec).map_err(|e| bad(format!("{KEYS_ENV}: {}", e.message())))
-}
-
-/// Security limits (see [`Limits`] for what each one protects).
-#[derive(Args, Debug, Clone)]
+/// Security limits; each overrides its `RENDITION_*` variable (`rendition --help` lists them).
+#[derive(Args, Debug, Clone, Default)]
 pub struct LimitArgs {
-    /// Largest source object, in bytes.
-    #[arg(long, env = "RENDITION_MAX_SOURCE_BYTES", default_value_t = Limits::default().max_source_bytes)]
-    pub max_source_bytes: u64,
-    /// Largest source in pixels (width x height), checked from the header before decoding.
-    #[arg(long, env = "RENDITION_MAX_SOURCE_PIXELS", default_value_t = Limits::default().max_source_pixels)]
-    pub max_source_pixels: u64,
-    /// Largest output width or height.
-    #[arg(long, env = "RENDITION_MAX_OUTPUT_SIDE", default_value_t = Limits::default().max_output_side)]
-    pub max_output_side: u32,
-    /// Largest output in pixels.
-    #[arg(long, env = "RENDITION_MAX_OUTPUT_PIXELS", default_value_t = Limits::default().max_output_pixels)]
-    pub max_output_pixels: u64,
-    /// Most frames an animated source may have.
-    #[arg(long, env = "RENDITION_MAX_FRAMES", default_value_t = Limits::default().max_frames)]
-    pub max_frames: u32,
-    /// Time budget of one render in milliseconds (read, render, store).
-    #[arg(long, env = "RENDITION_RENDER_TIMEOUT_MS", default_value_t = Limits::default().render_timeout_ms)]
-    pub render_timeout_ms: u64,
+    /// Largest source object, in bytes [default: 52428800].
+    #[arg(long)]
+    pub max_source_bytes: Option<u64>,
+    /// Largest source in pixels (width x height), checked from the header before decoding
+    /// [default: 100000000].
+    #[arg(long)]
+    pub max_source_pixels: Option<u64>,
+    /// Largest output width or height [default: 8192].
+    #[arg(long)]
+    pub max_output_side: Option<u32>,
+    /// Largest output in pixels [default: 40000000].
+    #[arg(long)]
+    pub max_output_pixels: Option<u64>,
+    /// Most frames an animated source may have [default: 1000].
+    #[arg(long)]
+    pub max_frames: Option<u32>,
+    /// Time budget of one render in milliseconds (read, render, store) [default: 20000].
+    #[arg(long)]
+    pub render_timeout_ms: Option<u64>,
 }
 
 impl LimitArgs {
-    pub fn limits(&self) -> Limits {
-        Limits {
-            max_source_bytes: self.max_source_bytes,
-            max_source_pixels: self.max_source_pixels,
-            max_output_side: self.max_output_side,
-            max_output_pixels: self.max_output_pixels,
-            max_frames: self.max_frames,
-            render_timeout_ms: self.render_timeout_ms,
+    /// `settings` with the limits these flags set.
+    pub fn apply(&self, settings: &mut Settings) {
+        let l = &mut settings.limits;
+        macro_rules! set {
+            ($($f:ident),*) => { $(if let Some(v) = self.$f { l.$f = v; })* };
         }
+        set!(
+            max_source_bytes,
+            max_source_pixels,
+            max_output_side,
+            max_output_pixels,
+            max_frames,
+            render_timeout_ms
+        );
     }
 }
 
@@ -68,29 +59,26 @@ pub struct ServiceArgs {
     #[command(flatten)]
     pub limits: LimitArgs,
     /// Comma-separated key prefixes sources must start with (default: any key outside r/).
-    #[arg(long, env = "RENDITION_SOURCE_PREFIXES", value_delimiter = ',')]
-    pub source_prefixes: Vec<String>,
+    #[arg(long, value_delimiter = ',')]
+    pub source_prefixes: Option<Vec<String>>,
     /// Renders running at once (default: the number of CPUs).
-    #[arg(long, env = "RENDITION_MAX_CONCURRENT_RENDERS")]
+    #[arg(long)]
     pub max_concurrent_renders: Option<usize>,
 }
 
 impl ServiceArgs {
-    pub fn config(&self, answer: Answer) -> Config {
-        let default = Config::default();
-        Config {
-            limits: self.limits.limits(),
-            source_prefixes: self
-                .source_prefixes
+    /// `settings` with what these flags set.
+    pub fn apply(&self, settings: &mut Settings) {
+        self.limits.apply(settings);
+        if let Some(prefixes) = &self.source_prefixes {
+            settings.source_prefixes = prefixes
                 .iter()
+                .map(|p| p.trim().to_string())
                 .filter(|p| !p.is_empty())
-                .cloned()
-                .collect(),
-            answer,
-            max_concurrent_renders: self
-                .max_concurrent_renders
-                .unwrap_or(default.max_concurrent_renders),
-            ..default
+                .collect();
+        }
+        if let Some(n) = self.max_concurrent_renders {
+            settings.max_concurrent_renders = Some(n);
         }
     }
 }
@@ -172,26 +160,8 @@ impl OpArgs {
 
     /// The canonical ops and format these flags ask for, for a source named `source`.
     pub fn resolve(&self, source: &str) -> Result<(Ops, Format)> {
-        self.options().resolve(source)
+        Ok(self.options().resolve(source)?)
     }
-}
-
-/// Environment variable with the presets: JSON text (`{"thumb": {"width": 320}}`) or the path
-/// of a file holding it.
-pub const PRESETS_ENV: &str = "RENDITION_PRESETS";
-
-/// Reads presets from JSON text, or from the file it names when it does not start with `{`.
-pub fn presets_from(value: &str) -> Result<Presets> {
-    let v = value.trim();
-    if v.is_empty() || v.starts_with('{') {
-        return Presets::from_json(v);
-    }
-    let text = std::fs::read_to_string(v).map_err(|e| {
-        bad(format!(
-            "{PRESETS_ENV}: cannot read the preset file {v}: {e}"
-        ))
-    })?;
-    Presets::from_json(&text)
 }
 
 #[cfg(test)]

@@ -8,20 +8,26 @@
 //! redirect to the same URL so the CDN serves the stored object from then on. Errors become
 //! short responses with a short explicit max-age, and nothing is stored.
 
-use std::collections::HashMap;
+mod flight;
+mod respond;
+
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Response, StatusCode};
-use tokio::sync::{OnceCell, Semaphore};
+use http::{Method, Response};
+use tokio::sync::Semaphore;
+
+use flight::Flights;
+use respond::Produced;
+pub use respond::{error_response, options_response, Outcome};
 
 use crate::error::{Error, Result};
-use crate::ops::Limits;
+use crate::limits::Limits;
 use crate::render;
-use crate::request::{KeyRing, RenderRequest};
-use crate::store::{bare_etag, NewObject, Put, Store, IMMUTABLE};
+use crate::request::{is_rendition_key, KeyRing, RenderRequest};
+use crate::store::{bare_etag, NewObject, Put, Store};
 
 /// How a successful render is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,37 +82,6 @@ pub struct Stats {
     pub stale: AtomicU64,
 }
 
-/// How a successful miss was satisfied; sent as the `x-rendition` response header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// This request rendered and stored the object.
-    Rendered,
-    /// Another request in flight rendered it; this one waited and shares the result.
-    Joined,
-    /// The object was already stored when the request arrived (the Lambda's loop breaker).
-    Existing,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Rendered => "rendered",
-            Source::Joined => "joined",
-            Source::Existing => "existing",
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Produced {
-    bytes: Bytes,
-    content_type: String,
-    etag: Option<String>,
-    existing: bool,
-}
-
-type Flight = Arc<OnceCell<Result<Arc<Produced>>>>;
-
 pub struct Service {
     /// Where renditions are stored (and, unless `sources` says otherwise, sources read).
     store: Arc<dyn Store>,
@@ -114,7 +89,7 @@ pub struct Service {
     sources: Arc<dyn Store>,
     keys: KeyRing,
     config: Config,
-    inflight: Mutex<HashMap<String, Flight>>,
+    flights: Flights<Result<Arc<Produced>>>,
     /// Held by the blocking render itself, so a request that gives up (timeout, disconnect)
     /// does not free a slot while its render still runs and holds memory.
     permits: Arc<Semaphore>,
@@ -129,7 +104,7 @@ impl Service {
             store,
             keys,
             config,
-            inflight: Mutex::default(),
+            flights: Flights::default(),
             permits,
             stats: Stats::default(),
         }
@@ -171,7 +146,7 @@ impl Service {
             return options_response();
         }
         match self.try_miss(method, path, deadline).await {
-            Ok((produced, source)) => self.success(method, path, &produced, source),
+            Ok((produced, outcome)) => self.success(method, path, &produced, outcome),
             Err(e) => {
                 self.stats.errors.fetch_add(1, Ordering::Relaxed);
                 if e.status().is_server_error() {
@@ -189,7 +164,7 @@ impl Service {
         method: &Method,
         path: &str,
         deadline: Option<Instant>,
-    ) -> Result<(Arc<Produced>, Source)> {
+    ) -> Result<(Arc<Produced>, Outcome)> {
         if method != Method::GET && method != Method::HEAD {
             return Err(Error::MethodNotAllowed(format!(
                 "{method} (use GET or HEAD)"
@@ -200,40 +175,26 @@ impl Service {
         let key = path[1..].to_string();
         self.store.check_key(&key)?;
 
-        let flight = {
-            let mut map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
-            map.entry(key.clone()).or_default().clone()
-        };
-        // Removes the entry when this request is done, however it ends (even when dropped).
-        let _leave = LeaveFlight {
-            service: self,
-            key: &key,
-            flight: &flight,
-        };
-        let mut ran = false;
-        let result = flight
-            .get_or_init(|| {
-                ran = true;
-                self.produce(&req, &key, deadline)
-            })
-            .await
-            .clone();
+        let (result, ran) = self
+            .flights
+            .run(&key, || self.produce(&req, &key, deadline))
+            .await;
         let produced = result?;
-        let source = match (produced.existing, ran) {
-            (true, _) => Source::Existing,
-            (false, true) => Source::Rendered,
-            (false, false) => Source::Joined,
+        let outcome = match (produced.existing, ran) {
+            (true, _) => Outcome::Existing,
+            (false, true) => Outcome::Rendered,
+            (false, false) => Outcome::Joined,
         };
-        match source {
-            Source::Existing => self.stats.existing.fetch_add(1, Ordering::Relaxed),
-            Source::Joined => self.stats.joined.fetch_add(1, Ordering::Relaxed),
-            Source::Rendered => self.stats.renders.fetch_add(1, Ordering::Relaxed),
+        match outcome {
+            Outcome::Existing => self.stats.existing.fetch_add(1, Ordering::Relaxed),
+            Outcome::Joined => self.stats.joined.fetch_add(1, Ordering::Relaxed),
+            Outcome::Rendered => self.stats.renders.fetch_add(1, Ordering::Relaxed),
         };
-        Ok((produced, source))
+        Ok((produced, outcome))
     }
 
     fn check_source_allowed(&self, source: &str) -> Result<()> {
-        if source.starts_with("r/") {
+        if is_rendition_key(source) {
             return Err(Error::Forbidden("renditions cannot be sources".into()));
         }
         let prefixes = &self.config.source_prefixes;
@@ -374,42 +335,9 @@ impl Service {
         method: &Method,
         path: &str,
         p: &Produced,
-        source: Source,
+        outcome: Outcome,
     ) -> Response<Bytes> {
-        let bytes_answer = match self.config.answer {
-            Answer::Bytes => true,
-            Answer::Redirect => false,
-            Answer::Inline { max_bytes } => p.bytes.len() <= max_bytes,
-        };
-        // Loop breaker: an object that already exists is never answered with a redirect,
-        // or a CDN that keeps missing it would bounce the browser forever.
-        if bytes_answer || source == Source::Existing {
-            let mut r = Response::builder()
-                .status(StatusCode::OK)
-                .header(header::CONTENT_TYPE, &p.content_type)
-                .header(header::CACHE_CONTROL, IMMUTABLE)
-                .header(header::CONTENT_LENGTH, p.bytes.len())
-                .header("x-rendition", source.as_str());
-            if let Some(etag) = &p.etag {
-                r = r.header(header::ETAG, etag);
-            }
-            let body = if method == Method::HEAD {
-                Bytes::new()
-            } else {
-                p.bytes.clone()
-            };
-            return r.body(body).expect("valid response");
-        }
-        Response::builder()
-            .status(StatusCode::FOUND)
-            .header(
-                header::LOCATION,
-                HeaderValue::from_str(path).unwrap_or(HeaderValue::from_static("/")),
-            )
-            .header(header::CACHE_CONTROL, "no-store")
-            .header("x-rendition", source.as_str())
-            .body(Bytes::new())
-            .expect("valid response")
+        respond::success(self.config.answer, method, path, p, outcome)
     }
 
     /// A short plain-text error with a short explicit max-age.
@@ -426,69 +354,13 @@ impl Service {
     }
 }
 
-/// Removes a finished (or abandoned) flight from the in-flight map.
-struct LeaveFlight<'a> {
-    service: &'a Service,
-    key: &'a str,
-    flight: &'a Flight,
-}
-
-impl Drop for LeaveFlight<'_> {
-    fn drop(&mut self) {
-        let mut map = self
-            .service
-            .inflight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        // Only our own flight, and only once nobody else is waiting on it.
-        if map
-            .get(self.key)
-            .is_some_and(|f| Arc::ptr_eq(f, self.flight))
-            && Arc::strong_count(self.flight) <= 2
-        {
-            map.remove(self.key);
-        }
-    }
-}
-
-/// The answer to OPTIONS, the same on every edge.
-pub fn options_response() -> Response<Bytes> {
-    Response::builder()
-        .status(StatusCode::NO_CONTENT)
-        .header(header::ALLOW, "GET, HEAD, OPTIONS")
-        .body(Bytes::new())
-        .expect("valid response")
-}
-
-/// A short plain-text error response: status line reason and the error's message.
-/// Internal errors get a generic text: their detail is for the log, not the client.
-pub fn error_response(method: &Method, e: &Error, max_age: u32) -> Response<Bytes> {
-    let body = match e {
-        Error::Internal(_) => format!("{} internal error\n", e.status().as_u16()),
-        _ => format!("{} {}\n", e.status().as_u16(), e),
-    };
-    let mut r = Response::builder()
-        .status(e.status())
-        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .header(header::CACHE_CONTROL, format!("public, max-age={max_age}"))
-        .header(header::CONTENT_LENGTH, body.len())
-        .header("x-rendition-error", e.code());
-    if e.status() == StatusCode::METHOD_NOT_ALLOWED {
-        r = r.header(header::ALLOW, "GET, HEAD, OPTIONS");
-    }
-    let body = if method == Method::HEAD {
-        Bytes::new()
-    } else {
-        Bytes::from(body)
-    };
-    r.body(body).expect("valid response")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ops::{Format, Ops};
     use crate::store::MemoryStore;
+    use crate::store::IMMUTABLE;
+    use http::{header, StatusCode};
 
     fn keys() -> KeyRing {
         KeyRing::from_spec("t1:0123456789abcdef0123456789abcdef").unwrap()
@@ -633,10 +505,7 @@ mod tests {
             .await;
         assert_eq!(r.status(), StatusCode::GATEWAY_TIMEOUT);
         assert_eq!(store.keys(), vec!["img/a.jpg"]);
-        assert!(
-            svc.inflight.lock().unwrap().is_empty(),
-            "no flight left behind"
-        );
+        assert!(svc.flights.is_empty(), "no flight left behind");
     }
 
     #[tokio::test]

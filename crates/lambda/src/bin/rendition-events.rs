@@ -10,9 +10,9 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    rendition::lambda::init_logging();
+    rendition_lambda::init_logging();
     let lifecycle = Arc::new(
-        rendition::lambda::events_from_env()
+        rendition_lambda::events_from_env()
             .await
             .map_err(|e| format!("{e:#}"))?,
     );

@@ -2,6 +2,7 @@
 //! signing keys fetched once from SSM Parameter Store or Secrets Manager (moto serves both).
 //! One test per binary, because it sets process environment variables.
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::{jpeg, Moto, KEYS};
@@ -62,14 +63,14 @@ async fn init_reads_keys_from_ssm_or_secrets_manager() {
         )
         .unwrap();
     let event = |path: &str| {
-        let json = std::fs::read_to_string("events/function-url-miss.json").unwrap();
+        let json = std::fs::read_to_string(event_file("function-url-miss")).unwrap();
         let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
         v["rawPath"] = path.into();
         lambda_http::request::from_str(&v.to_string()).unwrap()
     };
 
     // No key source at all: a clear init error, not a default secret.
-    let err = rendition::lambda::from_env()
+    let err = rendition_lambda::from_env()
         .await
         .err()
         .expect("init fails without keys");
@@ -77,10 +78,10 @@ async fn init_reads_keys_from_ssm_or_secrets_manager() {
 
     // Keys from SSM; sources from the user's bucket, renditions into the stack's.
     std::env::set_var("RENDITION_KEYS_PARAMETER", "/rendition/keys");
-    let svc = rendition::lambda::from_env()
+    let svc = rendition_lambda::from_env()
         .await
         .expect("init with SSM keys");
-    let r = rendition::lambda::handle(&svc, event(&path)).await;
+    let r = rendition_lambda::handle(&svc, event(&path)).await;
     assert_eq!(r.status(), 302);
     let keys = common::list_keys(&s3, "stack-renditions", "r/").await;
     assert_eq!(keys, vec![path[1..].to_string()]);
@@ -91,16 +92,21 @@ async fn init_reads_keys_from_ssm_or_secrets_manager() {
     // Keys from Secrets Manager.
     std::env::remove_var("RENDITION_KEYS_PARAMETER");
     std::env::set_var("RENDITION_KEYS_SECRET", "rendition-keys");
-    let svc = rendition::lambda::from_env()
+    let svc = rendition_lambda::from_env()
         .await
         .expect("init with Secrets Manager keys");
     assert_eq!(
-        rendition::lambda::handle(&svc, event(&path)).await.status(),
+        rendition_lambda::handle(&svc, event(&path)).await.status(),
         200,
         "stored object: bytes"
     );
 
     // A bad answer mode is an init error.
     std::env::set_var("RENDITION_ANSWER", "sideways");
-    assert!(rendition::lambda::from_env().await.is_err());
+    assert!(rendition_lambda::from_env().await.is_err());
+}
+
+/// A sample event of the repository's `events/` folder (shared with `sam local invoke`).
+fn event_file(name: &str) -> String {
+    format!("{}/../../events/{name}.json", env!("CARGO_MANIFEST_DIR"))
 }

@@ -8,9 +8,9 @@
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 
-use rendition::ops::{Fit, Format, Gravity, Ops, Rgb, Rotation, Tenths, MAX_SIDE};
-use rendition::request::{check_source_key, RenderRequest};
-use rendition::KeyRing;
+use rendition_sign::ops::{Fit, Format, Gravity, Ops, Rgb, Rotation, Tenths, MAX_SIDE};
+use rendition_sign::request::{check_source_key, RenderRequest};
+use rendition_sign::KeyRing;
 
 /// Every byte a render path may contain after `/r/`.
 const PATH_BYTES: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!/";
@@ -177,7 +177,7 @@ proptest! {
 
     #[test]
     fn sign_then_verify((path, req) in signed_path()) {
-        prop_assert!(path.len() - 1 <= rendition::request::MAX_KEY_BYTES);
+        prop_assert!(path.len() - 1 <= rendition_sign::request::MAX_KEY_BYTES);
         let (parsed, _) = RenderRequest::parse(&path).unwrap();
         prop_assert_eq!(&parsed, &req);
         prop_assert_eq!(ring().verify(&path).unwrap(), req);
@@ -207,7 +207,7 @@ proptest! {
             match ring.verify(&changed) {
                 Ok(r) => prop_assert!(false, "{changed} (from {path}) accepted as {r:?}"),
                 Err(e) => prop_assert!(
-                    matches!(e.status().as_u16(), 400 | 403),
+                    matches!(e.status_code(), 400 | 403),
                     "{changed}: {e}"
                 ),
             }
@@ -247,7 +247,7 @@ proptest! {
             prop_assert_ne!(&text, &path);
             match RenderRequest::parse(&text) {
                 Ok((r, _)) => prop_assert!(false, "{what}: {text} parsed as {r:?}"),
-                Err(e) => prop_assert_eq!(e.status().as_u16(), 400, "{}: {}: {}", what, text, e),
+                Err(e) => prop_assert_eq!(e.status_code(), 400, "{}: {}: {}", what, text, e),
             }
         }
     }

@@ -250,6 +250,15 @@ fn check_signature_text(sig: &str) -> Result<()> {
     Ok(())
 }
 
+/// Where renditions are stored: every key under it is a rendition, so none may be a source
+/// (a rendition of a rendition could make renders without end).
+pub const RENDITIONS: &str = "r/";
+
+/// Whether `key` lies under [`RENDITIONS`], where no source may be.
+pub fn is_rendition_key(key: &str) -> bool {
+    key.starts_with(RENDITIONS)
+}
+
 /// Checks a decoded source key: non-empty segments, no `.` or `..`, no control characters.
 pub fn check_source_key(key: &str) -> Result<()> {
     if key.is_empty() {

@@ -14,60 +14,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use clap::Parser;
 use http::{header, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use crate::cdn::{CloudFront, DISTRIBUTION_ENV};
-use crate::config::{presets_from, ServiceArgs, KEYS_ENV, PRESETS_ENV};
-use crate::error::Error;
-use crate::lifecycle::{Cdn, Lifecycle};
-use crate::request::KeyRing;
-use crate::service::{error_response, Answer, Service};
-use crate::store::{S3Store, Store};
-
-/// A buffered Lambda response carries 6 MB of JSON; binary is base64-encoded (4/3) and
-/// headers need room too, so the largest body answered inline.
-pub const DEFAULT_INLINE_MAX_BYTES: usize = 4_400_000;
-
-/// Settings only the Lambda has, read from the environment alongside [`ServiceArgs`].
-#[derive(Parser, Debug, Clone)]
-#[command(name = "rendition-lambda", no_binary_name = true)]
-pub struct LambdaArgs {
-    /// Bucket that holds the renditions (and the sources, unless RENDITION_SOURCE_BUCKET).
-    #[arg(long, env = "RENDITION_BUCKET")]
-    pub bucket: String,
-    /// Bucket the sources are read from, when it is not RENDITION_BUCKET.
-    #[arg(long, env = "RENDITION_SOURCE_BUCKET")]
-    pub source_bucket: Option<String>,
-    /// How a fresh rendition is answered: `redirect` (302 to the same URL, no-store) or
-    /// `inline` (the bytes when they fit a buffered response, else a redirect).
-    #[arg(long, env = "RENDITION_ANSWER", default_value = "redirect")]
-    pub answer: String,
-    /// Largest body answered inline.
-    #[arg(long, env = "RENDITION_INLINE_MAX_BYTES", default_value_t = DEFAULT_INLINE_MAX_BYTES)]
-    pub inline_max_bytes: usize,
-    /// Name of an SSM SecureString parameter holding the keys (ID:SECRET,...).
-    #[arg(long, env = "RENDITION_KEYS_PARAMETER")]
-    pub keys_parameter: Option<String>,
-    /// Id or ARN of a Secrets Manager secret holding the keys (ID:SECRET,...).
-    #[arg(long, env = "RENDITION_KEYS_SECRET")]
-    pub keys_secret: Option<String>,
-    #[command(flatten)]
-    pub service: ServiceArgs,
-}
-
-impl LambdaArgs {
-    pub fn answer(&self) -> anyhow::Result<Answer> {
-        match self.answer.as_str() {
-            "redirect" => Ok(Answer::Redirect),
-            "inline" => Ok(Answer::Inline {
-                max_bytes: self.inline_max_bytes,
-            }),
-            other => anyhow::bail!("RENDITION_ANSWER={other:?}: use redirect or inline"),
-        }
-    }
-}
+use rendition::cdn::CloudFront;
+use rendition::error::Error;
+use rendition::lifecycle::{Cdn, Lifecycle};
+use rendition::request::KeyRing;
+use rendition::service::{error_response, Answer, Service};
+use rendition::settings::{self, Settings};
 
 /// Logging for a Lambda function: `RUST_LOG` (default `rendition=info`), no colours, no
 /// timestamps (CloudWatch stamps every line). Both functions' `main` call it first.
@@ -84,113 +39,68 @@ pub fn init_logging() {
 
 /// Builds the service from the environment: called once, at init.
 pub async fn from_env() -> anyhow::Result<Service> {
-    let args = LambdaArgs::try_parse_from(std::iter::empty::<String>())
-        .context("reading the configuration")?;
+    let settings = Settings::from_env().context("reading the configuration")?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let keys = load_keys(&args, &sdk).await?;
-    let client = S3Store::client_from_config(&sdk);
-    let store: Arc<dyn Store> = Arc::new(S3Store::new(client.clone(), &args.bucket));
-    let service = Service::new(store, keys, args.service.config(args.answer()?));
-    Ok(match &args.source_bucket {
-        Some(b) if !b.is_empty() && *b != args.bucket => {
-            service.with_sources(Arc::new(S3Store::new(client, b)))
-        }
-        _ => service,
-    })
+    let keys = load_keys(&settings, &sdk).await?;
+    let stores = settings
+        .s3_stores(&sdk)
+        .context("reading the configuration")?;
+    let config = settings.service_config(settings.answer);
+    Ok(Service::new(stores.renditions, keys, config).with_sources(stores.sources))
 }
 
-/// Settings of the source-events function (`rendition-events`), read from its environment.
-#[derive(Parser, Debug, Clone)]
-#[command(name = "rendition-events", no_binary_name = true)]
-pub struct EventsArgs {
-    #[command(flatten)]
-    pub lambda: LambdaArgs,
-    /// The CloudFront distribution whose caches a purge invalidates (none: no invalidation).
-    #[arg(long, env = DISTRIBUTION_ENV)]
-    pub distribution_id: Option<String>,
-    /// Presets as JSON text or the path of a JSON file.
-    #[arg(long, env = PRESETS_ENV, default_value = "")]
-    pub presets: String,
-    /// Comma-separated preset names rendered when a source is uploaded (empty: none).
-    #[arg(long, env = "RENDITION_PRERENDER", value_delimiter = ',')]
-    pub prerender: Vec<String>,
-    /// How long to wait before the second purge pass that catches renders in flight, in ms
-    /// (default: the render timeout plus 2 s; 0 skips the second pass).
-    #[arg(long, env = "RENDITION_PURGE_SETTLE_MS")]
-    pub purge_settle_ms: Option<u64>,
-}
-
-/// Builds the source-lifecycle handler from the environment: called once, at init.
+/// Builds the source-lifecycle handler (`rendition-events`) from the environment: called once,
+/// at init.
 pub async fn events_from_env() -> anyhow::Result<Lifecycle> {
-    let args = EventsArgs::try_parse_from(std::iter::empty::<String>())
-        .context("reading the configuration")?;
+    let settings = Settings::from_env().context("reading the configuration")?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let presets = presets_from(&args.presets).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    let presets = settings
+        .presets()
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     let mut prerender = Vec::new();
-    for name in args
-        .prerender
-        .iter()
-        .map(|n| n.trim())
-        .filter(|n| !n.is_empty())
-    {
+    for name in &settings.prerender {
         let options = presets
             .get(name)
-            .map_err(|e| anyhow::anyhow!("RENDITION_PRERENDER: {}", e.message()))?;
+            .map_err(|e| anyhow::anyhow!("{}: {}", settings::PRERENDER, e.message()))?;
         prerender.push((name.to_string(), options.clone()));
     }
-    let lambda = &args.lambda;
-    let client = S3Store::client_from_config(&sdk);
-    let renditions: Arc<dyn Store> = Arc::new(S3Store::new(client.clone(), &lambda.bucket));
-    let source_bucket = match &lambda.source_bucket {
-        Some(b) if !b.is_empty() => b.clone(),
-        _ => lambda.bucket.clone(),
-    };
-    let sources: Arc<dyn Store> = if source_bucket == lambda.bucket {
-        renditions.clone()
-    } else {
-        Arc::new(S3Store::new(client, &source_bucket))
-    };
+    let stores = settings
+        .s3_stores(&sdk)
+        .context("reading the configuration")?;
     // Keys are needed only to sign the presets rendered on upload.
     let service = if prerender.is_empty() {
         None
     } else {
-        let keys = load_keys(lambda, &sdk).await?;
-        let config = lambda.service.config(Answer::Redirect);
+        let keys = load_keys(&settings, &sdk).await?;
+        let config = settings.service_config(Answer::Redirect);
         Some(Arc::new(
-            Service::new(renditions.clone(), keys, config).with_sources(sources.clone()),
+            Service::new(stores.renditions.clone(), keys, config)
+                .with_sources(stores.sources.clone()),
         ))
     };
-    let settle = args
-        .purge_settle_ms
-        .unwrap_or(lambda.service.limits.render_timeout_ms + 2000);
-    let cdn = args
+    let cdn = settings
         .distribution_id
         .as_deref()
-        .filter(|d| !d.is_empty())
         .map(|d| Arc::new(CloudFront::from_config(&sdk, d)) as Arc<dyn Cdn>);
     Ok(Lifecycle {
-        sources,
-        source_bucket,
-        source_prefixes: lambda
-            .service
-            .source_prefixes
-            .iter()
-            .filter(|p| !p.is_empty())
-            .cloned()
-            .collect(),
-        renditions,
+        sources: stores.sources,
+        source_bucket: stores.source_bucket,
+        source_prefixes: settings.source_prefixes.clone(),
+        renditions: stores.renditions,
         cdn,
         prerender,
         service,
-        settle: Duration::from_millis(settle),
+        settle: settings.purge_settle(),
     })
 }
 
 /// Keys from `RENDITION_KEYS`, else the SSM parameter, else the secret. Never logged.
-async fn load_keys(args: &LambdaArgs, sdk: &aws_config::SdkConfig) -> anyhow::Result<KeyRing> {
-    let spec = if let Ok(spec) = std::env::var(KEYS_ENV) {
-        spec
-    } else if let Some(name) = args.keys_parameter.as_deref().filter(|s| !s.is_empty()) {
+async fn load_keys(settings: &Settings, sdk: &aws_config::SdkConfig) -> anyhow::Result<KeyRing> {
+    let spec = if settings.keys.is_some() {
+        return settings
+            .key_ring()
+            .map_err(|e| anyhow::anyhow!("signing keys: {}", e.message()));
+    } else if let Some(name) = &settings.keys_parameter {
         let ssm = aws_sdk_ssm::Client::new(sdk);
         let out = ssm
             .get_parameter()
@@ -203,7 +113,7 @@ async fn load_keys(args: &LambdaArgs, sdk: &aws_config::SdkConfig) -> anyhow::Re
             .and_then(|p| p.value())
             .context("the SSM parameter has no value")?
             .to_string()
-    } else if let Some(id) = args.keys_secret.as_deref().filter(|s| !s.is_empty()) {
+    } else if let Some(id) = &settings.keys_secret {
         let sm = aws_sdk_secretsmanager::Client::new(sdk);
         let out = sm
             .get_secret_value()
@@ -216,7 +126,10 @@ async fn load_keys(args: &LambdaArgs, sdk: &aws_config::SdkConfig) -> anyhow::Re
             .to_string()
     } else {
         anyhow::bail!(
-            "no signing keys: set RENDITION_KEYS_PARAMETER, RENDITION_KEYS_SECRET or {KEYS_ENV}"
+            "no signing keys: set {}, {} or {}",
+            settings::KEYS_PARAMETER,
+            settings::KEYS_SECRET,
+            settings::KEYS
         );
     };
     KeyRing::from_spec(&spec).map_err(|e| anyhow::anyhow!("signing keys: {}", e.message()))
@@ -272,7 +185,7 @@ pub async fn handle(service: &Service, req: Request) -> Response<Body> {
     let path = key_path(&req);
     let inline_max = match service.config().answer {
         Answer::Inline { max_bytes } => max_bytes,
-        _ => DEFAULT_INLINE_MAX_BYTES,
+        _ => settings::DEFAULT_INLINE_MAX_BYTES,
     };
     let deadline = invocation_deadline(&req);
     let mut response = service.miss_before(&method, &path, deadline).await;

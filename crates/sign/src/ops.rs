@@ -1,4 +1,4 @@
-//! Operations, output formats and limits as data.
+//! Operations and output formats as data.
 //!
 //! An [`Ops`] value is what one rendition does to its source. It has exactly one text form, the
 //! *ops segment* of a render path (`w640_h360_g-ne_q70`), written by [`Ops::segment`] and read
@@ -7,7 +7,7 @@
 //! depend on the output format (quality means nothing to PNG), so validation takes the format.
 //! The grammar is specified for implementers of other signers in `docs/url-format.md`.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{bad, Error, Result};
@@ -536,54 +536,11 @@ impl Ops {
 
     /// The canonical ops segment (`-` when there are no operations). Call on validated ops.
     pub fn segment(&self) -> String {
-        let mut tokens: Vec<String> = Vec::new();
-        if let Some(w) = self.width {
-            tokens.push(format!("w{w}"));
-        }
-        if let Some(h) = self.height {
-            tokens.push(format!("h{h}"));
-        }
-        if self.fit != Fit::Cover {
-            tokens.push(format!("fit-{}", self.fit.as_str()));
-        }
-        if self.enlarge {
-            tokens.push(ENLARGE.into());
-        }
-        if self.gravity != Gravity::Centre {
-            tokens.push(format!("g-{}", self.gravity));
-        }
-        if let Some(q) = self.quality {
-            tokens.push(format!("q{q}"));
-        }
-        if let Some(bg) = self.background {
-            tokens.push(format!("bg-{bg}"));
-        }
-        if self.rotate != Rotation::R0 {
-            tokens.push(format!("r{}", self.rotate.degrees()));
-        }
-        if self.flip {
-            tokens.push("flip".into());
-        }
-        if let Some(s) = self.blur {
-            tokens.push(format!("blur{s}"));
-        }
-        if let Some(s) = self.sharpen {
-            tokens.push(format!("sharpen{s}"));
-        }
-        if let Some(v) = &self.version {
-            tokens.push(format!("v{v}"));
-        }
+        let tokens: Vec<String> = TOKENS.iter().filter_map(|t| (t.write)(self)).collect();
         if tokens.is_empty() {
             return EMPTY_SEGMENT.to_string();
         }
-        let mut out = String::new();
-        for (i, t) in tokens.iter().enumerate() {
-            if i > 0 {
-                out.push('_');
-            }
-            let _ = write!(out, "{t}");
-        }
-        out
+        tokens.join("_")
     }
 
     /// Reads an ops segment, accepting only the canonical form for `format`.
@@ -595,76 +552,200 @@ impl Ops {
             return Err(bad("empty ops segment (use - for no operations)"));
         }
         let mut ops = Ops::default();
-        // Each token kind has a rank; ranks must strictly increase, which both fixes the order
-        // and forbids repeats.
-        let mut last_rank = 0u8;
+        // Tokens must come in the table's order, which both fixes the order and forbids repeats.
+        let mut next = 0;
         for token in segment.split('_') {
-            let rank = apply_token(&mut ops, token)?;
-            if rank <= last_rank {
+            let (rank, kind, value) = Token::find(token)?;
+            (kind.read)(&mut ops, value).map_err(|e| match e {
+                ReadError::Unknown => bad(format!("unknown operation {token:?}")),
+                ReadError::Bad(e) => e,
+            })?;
+            if rank < next {
+                let order: Vec<&str> = TOKENS.iter().map(|t| t.name).collect();
                 return Err(bad(format!(
-                    "operation {token:?} is repeated or out of order (order: w h fit enlarge g q bg r flip blur sharpen v)"
+                    "operation {token:?} is repeated or out of order (order: {})",
+                    order.join(" ")
                 )));
             }
-            last_rank = rank;
+            next = rank + 1;
         }
         ops.validate(format)?;
         Ok(ops)
     }
 }
 
-/// Applies one token of an ops segment and returns its rank in the canonical order.
-fn apply_token(o: &mut Ops, token: &str) -> Result<u8> {
-    if let Some(v) = token.strip_prefix("fit-") {
-        o.fit = v.parse()?;
-        if o.fit == Fit::Cover {
-            return Err(bad("fit cover is the default: leave it out"));
-        }
-        Ok(3)
-    } else if token == ENLARGE {
-        o.enlarge = true;
-        Ok(4)
-    } else if let Some(v) = token.strip_prefix("g-") {
-        if matches!(v, "centre" | "center" | "c") {
-            return Err(bad("centre gravity is the default: leave it out"));
-        }
-        o.gravity = v.parse()?;
-        Ok(5)
-    } else if let Some(v) = token.strip_prefix("bg-") {
-        o.background = Some(v.parse()?);
-        Ok(7)
-    } else if token == "flip" {
-        o.flip = true;
-        Ok(9)
-    } else if let Some(v) = token.strip_prefix("blur") {
-        o.blur = Some(v.parse()?);
-        Ok(10)
-    } else if let Some(v) = token.strip_prefix("sharpen") {
-        o.sharpen = Some(v.parse()?);
-        Ok(11)
-    } else if let Some(v) = token.strip_prefix('w') {
-        o.width = Some(parse_uint(v, "width")?);
-        Ok(1)
-    } else if let Some(v) = token.strip_prefix('h') {
-        o.height = Some(parse_uint(v, "height")?);
-        Ok(2)
-    } else if let Some(v) = token.strip_prefix('q') {
-        let q = parse_uint(v, "quality")?;
-        o.quality = Some(u8::try_from(q).map_err(|_| bad("quality must be 1 to 100"))?);
-        Ok(6)
-    } else if let Some(v) = token.strip_prefix('r') {
-        let deg = parse_uint(v, "rotation")?;
-        if !matches!(deg, 90 | 180 | 270) {
-            return Err(bad("rotation must be r90, r180 or r270"));
-        }
-        o.rotate = Rotation::from_degrees(deg)?;
-        Ok(8)
-    } else if let Some(v) = token.strip_prefix('v') {
-        o.version = Some(v.to_string());
-        Ok(12)
-    } else {
-        Err(bad(format!("unknown operation {token:?}")))
+/// One kind of token of the ops segment: how it starts, how it is written from [`Ops`] and
+/// how it is read back. [`TOKENS`] lists them in their canonical order; printing, parsing and
+/// the error text all come from it, so they cannot disagree.
+struct Token {
+    /// What the token starts with (for a flag, the whole token).
+    prefix: &'static str,
+    /// Its name in the error that states the order.
+    name: &'static str,
+    /// The token for these ops, or `None` when the option is at its default.
+    write: fn(&Ops) -> Option<String>,
+    /// Reads the text after the prefix into the ops.
+    read: fn(&mut Ops, &str) -> Result<(), ReadError>,
+}
+
+enum ReadError {
+    /// Not this kind of token after all (a flag followed by more text).
+    Unknown,
+    Bad(Error),
+}
+
+impl From<Error> for ReadError {
+    fn from(e: Error) -> Self {
+        ReadError::Bad(e)
     }
 }
+
+impl Token {
+    /// The kind of `token` (the longest prefix that matches), its rank and the text after it.
+    fn find(token: &str) -> Result<(usize, &'static Token, &str)> {
+        TOKENS
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| token.starts_with(t.prefix))
+            .max_by_key(|(_, t)| t.prefix.len())
+            .map(|(rank, t)| (rank, t, &token[t.prefix.len()..]))
+            .ok_or_else(|| bad(format!("unknown operation {token:?}")))
+    }
+}
+
+/// A flag token: nothing may follow its prefix.
+fn flag(value: &str) -> Result<(), ReadError> {
+    if value.is_empty() {
+        Ok(())
+    } else {
+        Err(ReadError::Unknown)
+    }
+}
+
+/// The ops segment's tokens, in canonical order (`docs/url-format.md` §5).
+const TOKENS: [Token; 12] = [
+    Token {
+        prefix: "w",
+        name: "w",
+        write: |o| o.width.map(|w| format!("w{w}")),
+        read: |o, v| {
+            o.width = Some(parse_uint(v, "width")?);
+            Ok(())
+        },
+    },
+    Token {
+        prefix: "h",
+        name: "h",
+        write: |o| o.height.map(|h| format!("h{h}")),
+        read: |o, v| {
+            o.height = Some(parse_uint(v, "height")?);
+            Ok(())
+        },
+    },
+    Token {
+        prefix: "fit-",
+        name: "fit",
+        write: |o| (o.fit != Fit::Cover).then(|| format!("fit-{}", o.fit.as_str())),
+        read: |o, v| {
+            o.fit = v.parse()?;
+            if o.fit == Fit::Cover {
+                return Err(bad("fit cover is the default: leave it out").into());
+            }
+            Ok(())
+        },
+    },
+    Token {
+        prefix: ENLARGE,
+        name: ENLARGE,
+        write: |o| o.enlarge.then(|| ENLARGE.to_string()),
+        read: |o, v| {
+            flag(v)?;
+            o.enlarge = true;
+            Ok(())
+        },
+    },
+    Token {
+        prefix: "g-",
+        name: "g",
+        write: |o| (o.gravity != Gravity::Centre).then(|| format!("g-{}", o.gravity)),
+        read: |o, v| {
+            if matches!(v, "centre" | "center" | "c") {
+                return Err(bad("centre gravity is the default: leave it out").into());
+            }
+            o.gravity = v.parse()?;
+            Ok(())
+        },
+    },
+    Token {
+        prefix: "q",
+        name: "q",
+        write: |o| o.quality.map(|q| format!("q{q}")),
+        read: |o, v| {
+            let q = parse_uint(v, "quality")?;
+            o.quality = Some(u8::try_from(q).map_err(|_| bad("quality must be 1 to 100"))?);
+            Ok(())
+        },
+    },
+    Token {
+        prefix: "bg-",
+        name: "bg",
+        write: |o| o.background.map(|bg| format!("bg-{bg}")),
+        read: |o, v| {
+            o.background = Some(v.parse()?);
+            Ok(())
+        },
+    },
+    Token {
+        prefix: "r",
+        name: "r",
+        write: |o| (o.rotate != Rotation::R0).then(|| format!("r{}", o.rotate.degrees())),
+        read: |o, v| {
+            let deg = parse_uint(v, "rotation")?;
+            if !matches!(deg, 90 | 180 | 270) {
+                return Err(bad("rotation must be r90, r180 or r270").into());
+            }
+            o.rotate = Rotation::from_degrees(deg)?;
+            Ok(())
+        },
+    },
+    Token {
+        prefix: "flip",
+        name: "flip",
+        write: |o| o.flip.then(|| "flip".to_string()),
+        read: |o, v| {
+            flag(v)?;
+            o.flip = true;
+            Ok(())
+        },
+    },
+    Token {
+        prefix: "blur",
+        name: "blur",
+        write: |o| o.blur.map(|s| format!("blur{s}")),
+        read: |o, v| {
+            o.blur = Some(v.parse()?);
+            Ok(())
+        },
+    },
+    Token {
+        prefix: "sharpen",
+        name: "sharpen",
+        write: |o| o.sharpen.map(|s| format!("sharpen{s}")),
+        read: |o, v| {
+            o.sharpen = Some(v.parse()?);
+            Ok(())
+        },
+    },
+    Token {
+        prefix: "v",
+        name: "v",
+        write: |o| o.version.as_ref().map(|v| format!("v{v}")),
+        read: |o, v| {
+            o.version = Some(v.to_string());
+            Ok(())
+        },
+    },
+];
 
 /// `n / d` rounded to the nearest integer, halves up: the one rounding of the path format's
 /// size rules (`docs/url-format.md` §8 and §9), done in integers so every signer agrees.
@@ -684,58 +765,6 @@ pub(crate) fn parse_uint(s: &str, what: &str) -> Result<u32> {
     }
     s.parse()
         .map_err(|_| bad(format!("{what} {s:?} is too large")))
-}
-
-/// Security limits, checked before the expensive work they protect.
-///
-/// The defaults suit a Lambda function with 1–2 GB of memory; every field is configurable
-/// (see the README's configuration table).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest source object read from the store, in bytes.
-    pub max_source_bytes: u64,
-    /// Largest source in pixels (width × height), read from the header before decoding.
-    pub max_source_pixels: u64,
-    /// Largest output width or height.
-    pub max_output_side: u32,
-    /// Largest output in pixels.
-    pub max_output_pixels: u64,
-    /// Most frames an animated source may have (only the first is rendered).
-    pub max_frames: u32,
-    /// Time budget for one render, from the start of the source read to the stored result.
-    pub render_timeout_ms: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_source_bytes: 50 * 1024 * 1024,
-            max_source_pixels: 100_000_000,
-            max_output_side: 8192,
-            max_output_pixels: 40_000_000,
-            max_frames: 1000,
-            render_timeout_ms: 20_000,
-        }
-    }
-}
-
-impl Limits {
-    /// Rejects an output size over the limits with 413.
-    pub fn check_output(&self, width: u32, height: u32) -> Result<()> {
-        if width > self.max_output_side || height > self.max_output_side {
-            return Err(Error::TooLarge(format!(
-                "output {width}x{height} is over the {} px side limit",
-                self.max_output_side
-            )));
-        }
-        if u64::from(width) * u64::from(height) > self.max_output_pixels {
-            return Err(Error::TooLarge(format!(
-                "output {width}x{height} is over the {} pixel limit",
-                self.max_output_pixels
-            )));
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -844,16 +873,5 @@ mod tests {
         assert_eq!(parse_uint("0", "n").unwrap(), 0);
         assert!(parse_uint("00", "n").is_err());
         assert!(parse_uint("99999999999", "n").is_err());
-    }
-
-    #[test]
-    fn limits_reject_large_outputs() {
-        let l = Limits::default();
-        assert!(l.check_output(8192, 10).is_ok());
-        assert!(matches!(l.check_output(8193, 10), Err(Error::TooLarge(_))));
-        assert!(matches!(
-            l.check_output(8000, 8000),
-            Err(Error::TooLarge(_))
-        ));
     }
 }

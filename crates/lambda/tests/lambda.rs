@@ -1,22 +1,24 @@
 //! The Lambda handler end to end against a real S3-compatible server (moto, over HTTP on
 //! loopback): events in, HTTP responses out, objects checked in the bucket.
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;
 
 use common::{jpeg, keys, list_keys, Moto};
 use lambda_http::{Body, Response};
-use rendition::ops::{Format, Limits, Ops};
+use rendition::ops::{Format, Ops};
 use rendition::service::{Answer, Config};
 use rendition::store::{S3Store, IMMUTABLE};
+use rendition::Limits;
 use rendition::Service;
 
 const BUCKET: &str = "renditions";
 
 /// A function-URL event (the shape CloudFront's origin request arrives in) for `path`.
 fn event(method: &str, path: &str) -> lambda_http::Request {
-    let template = std::fs::read_to_string("events/function-url-miss.json").unwrap();
+    let template = std::fs::read_to_string(event_file("function-url-miss")).unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&template).unwrap();
     v["rawPath"] = path.into();
     v["requestContext"]["http"]["path"] = path.into();
@@ -25,7 +27,7 @@ fn event(method: &str, path: &str) -> lambda_http::Request {
 }
 
 fn fixture(name: &str) -> lambda_http::Request {
-    let json = std::fs::read_to_string(format!("events/{name}.json")).unwrap();
+    let json = std::fs::read_to_string(event_file(name)).unwrap();
     lambda_http::request::from_str(&json).unwrap_or_else(|e| panic!("events/{name}.json: {e}"))
 }
 
@@ -99,7 +101,7 @@ async fn miss_redirects_stores_and_then_answers_bytes() {
         Format::Webp,
     );
 
-    let r = rendition::lambda::handle(&svc, event("GET", &path)).await;
+    let r = rendition_lambda::handle(&svc, event("GET", &path)).await;
     assert_eq!(r.status(), 302);
     assert_eq!(
         header(&r, "location"),
@@ -134,7 +136,7 @@ async fn miss_redirects_stores_and_then_answers_bytes() {
     assert_eq!((img.width(), img.height()), (300, 300));
 
     // The object exists now: the loop breaker answers with its bytes, never another redirect.
-    let r = rendition::lambda::handle(&svc, event("GET", &path)).await;
+    let r = rendition_lambda::handle(&svc, event("GET", &path)).await;
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "x-rendition"), "existing");
     assert_eq!(header(&r, "content-type"), "image/webp");
@@ -144,7 +146,7 @@ async fn miss_redirects_stores_and_then_answers_bytes() {
     // A fresh Lambda instance (no in-process state) behaves the same.
     let fresh = service(&s3, Answer::Redirect, Limits::default());
     assert_eq!(
-        rendition::lambda::handle(&fresh, event("GET", &path))
+        rendition_lambda::handle(&fresh, event("GET", &path))
             .await
             .status(),
         200
@@ -170,7 +172,7 @@ async fn inline_mode_answers_with_the_image() {
         },
         Format::Jpeg,
     );
-    let r = rendition::lambda::handle(&svc, event("GET", &path)).await;
+    let r = rendition_lambda::handle(&svc, event("GET", &path)).await;
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "cache-control"), IMMUTABLE);
     assert_eq!(header(&r, "x-rendition"), "rendered");
@@ -198,7 +200,7 @@ async fn inline_mode_answers_with_the_image() {
         },
         Format::Jpeg,
     );
-    let r = rendition::lambda::handle(&svc, event("GET", &path)).await;
+    let r = rendition_lambda::handle(&svc, event("GET", &path)).await;
     assert_eq!(r.status(), 302);
 }
 
@@ -302,7 +304,7 @@ async fn every_error_status_writes_nothing() {
         (good.clone(), "POST", 405),
     ];
     for (path, method, status) in &cases {
-        let r = rendition::lambda::handle(&svc, event(method, path)).await;
+        let r = rendition_lambda::handle(&svc, event(method, path)).await;
         assert_eq!(r.status().as_u16(), *status, "{method} {path}");
         assert!(
             header(&r, "cache-control").starts_with("public, max-age="),
@@ -320,7 +322,7 @@ async fn every_error_status_writes_nothing() {
             ..Limits::default()
         },
     );
-    let r = rendition::lambda::handle(
+    let r = rendition_lambda::handle(
         &svc_px,
         event(
             "GET",
@@ -355,7 +357,7 @@ async fn every_error_status_writes_nothing() {
         Format::Png,
     );
     assert_eq!(
-        rendition::lambda::handle(&slow, event("GET", &path))
+        rendition_lambda::handle(&slow, event("GET", &path))
             .await
             .status(),
         504
@@ -367,7 +369,7 @@ async fn every_error_status_writes_nothing() {
         keys(),
         Config::default(),
     );
-    let r = rendition::lambda::handle(&broken, event("GET", &good)).await;
+    let r = rendition_lambda::handle(&broken, event("GET", &good)).await;
     assert_eq!(r.status(), 502);
     assert_eq!(header(&r, "cache-control"), "public, max-age=5");
 
@@ -398,7 +400,7 @@ async fn concurrent_misses_store_one_object() {
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let (svc, path) = (instances[i % 4].clone(), path.clone());
-            tokio::spawn(async move { rendition::lambda::handle(&svc, event("GET", &path)).await })
+            tokio::spawn(async move { rendition_lambda::handle(&svc, event("GET", &path)).await })
         })
         .collect();
     for t in tasks {
@@ -421,8 +423,8 @@ async fn event_fixtures_through_the_handler() {
     let s3 = setup(&moto).await;
     let svc = service(&s3, Answer::Redirect, Limits::default());
     // The "hit" fixtures name an object that is already stored.
-    let hit = rendition::lambda::key_path(&fixture("function-url-hit"));
-    let first = rendition::lambda::handle(&svc, fixture("function-url-hit")).await;
+    let hit = rendition_lambda::key_path(&fixture("function-url-hit"));
+    let first = rendition_lambda::handle(&svc, fixture("function-url-hit")).await;
     assert_eq!(first.status(), 302, "first call stores {hit}");
 
     // API Gateway first (stage `prod`), then the function URL for the same keys.
@@ -436,12 +438,12 @@ async fn event_fixtures_through_the_handler() {
         ];
         for (name, status) in expect {
             let event = fixture(&format!("{origin}-{name}"));
-            let path = rendition::lambda::key_path(&event);
+            let path = rendition_lambda::key_path(&event);
             assert!(
                 path.starts_with("/r/photos/"),
                 "{origin}-{name}: stage stripped, got {path}"
             );
-            let r = rendition::lambda::handle(&svc, event).await;
+            let r = rendition_lambda::handle(&svc, event).await;
             // The API Gateway run stored the misses; the function-URL run finds them.
             let status = if origin == "function-url" && matches!(name, "miss" | "head") {
                 200
@@ -475,48 +477,7 @@ async fn event_fixtures_through_the_handler() {
     assert_eq!(keys.len(), 3, "{keys:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_over_a_bucket() {
-    let Some(moto) = Moto::start() else { return };
-    let s3 = setup(&moto).await;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rendition"));
-    cmd.args(["serve", "--addr", "127.0.0.1:0", "--bucket", BUCKET])
-        .env("RENDITION_KEYS", common::KEYS)
-        .env("AWS_ENDPOINT_URL_S3", &moto.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("RENDITION_S3_PATH_STYLE", "1");
-    let server = common::Server::spawn_command(cmd);
-    let path = sign(
-        "photos/sample.jpg",
-        Ops {
-            width: Some(120),
-            ..Ops::default()
-        },
-        Format::Png,
-    );
-    let client = reqwest::Client::new();
-    let r = client.get(server.url(&path)).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["x-rendition"], "rendered");
-    let first = r.bytes().await.unwrap();
-    assert_eq!(
-        list_keys(&s3, BUCKET, "r/").await,
-        vec![path[1..].to_string()]
-    );
-    let r = client.get(server.url(&path)).send().await.unwrap();
-    assert_eq!(r.headers()["x-rendition"], "hit");
-    assert_eq!(r.headers()["content-type"], "image/png");
-    assert_eq!(r.bytes().await.unwrap(), first);
-    let r = client
-        .get(server.url("/photos/sample.jpg"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        200,
-        "sources are served as files, like the folder store"
-    );
+/// A sample event of the repository's `events/` folder (shared with `sam local invoke`).
+fn event_file(name: &str) -> String {
+    format!("{}/../../events/{name}.json", env!("CARGO_MANIFEST_DIR"))
 }

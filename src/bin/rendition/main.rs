@@ -1,17 +1,23 @@
 //! The `rendition` command: parses arguments, sets up logging and calls the library.
+//!
+//! Settings are read from the environment once (`rendition::settings`); flags override them.
+
+mod args;
+mod demo;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use rendition::config::{keys_from_env, presets_from, OpArgs, ServiceArgs, KEYS_ENV, PRESETS_ENV};
+use args::{LimitArgs, OpArgs, ServiceArgs};
 use rendition::lifecycle::{invalidation_path, purge as purge_source, Cdn, Keep, Lifecycle};
 use rendition::options::{Decimal, Options};
-use rendition::store::{FsStore, S3Store, Store};
-use rendition::{demo, render, server, watch, Answer, Service};
+use rendition::settings::{self, presets_from, Settings};
+use rendition::store::{FsStore, Store};
+use rendition::{render, server, watch, Answer, Service};
 
 /// Signed, lazy image renditions: render on first view, store under the requested key, and
 /// let the CDN serve the file from then on.
@@ -44,17 +50,17 @@ enum Command {
 struct ServeArgs {
     /// Folder to serve; sources are read from it and renditions written into it under r/.
     /// Without it, serves the demo folder ./rendition-demo with a generated development key.
-    #[arg(long, env = "RENDITION_DIR", conflicts_with = "bucket")]
+    #[arg(long, conflicts_with = "bucket")]
     dir: Option<PathBuf>,
     /// Serve an S3 bucket instead of a folder (any S3-compatible endpoint: see the README).
-    #[arg(long, env = "RENDITION_BUCKET")]
+    #[arg(long)]
     bucket: Option<String>,
     /// With --bucket: read sources from this bucket instead.
-    #[arg(long, env = "RENDITION_SOURCE_BUCKET", requires = "bucket")]
+    #[arg(long, requires = "bucket")]
     source_bucket: Option<String>,
-    /// Address to listen on.
-    #[arg(long, env = "RENDITION_ADDR", default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    addr: Option<SocketAddr>,
     #[command(flatten)]
     service: ServiceArgs,
 }
@@ -75,7 +81,7 @@ struct SignArgs {
     #[arg(long)]
     preset: Option<String>,
     /// Presets as JSON text or the path of a JSON file: {"thumb": {"width": 320, "format": "webp"}}.
-    #[arg(long, env = PRESETS_ENV, hide_env_values = true)]
+    #[arg(long)]
     presets: Option<String>,
 }
 
@@ -85,13 +91,13 @@ struct PurgeArgs {
     #[arg(required = true)]
     sources: Vec<String>,
     /// The folder that holds the renditions (under r/).
-    #[arg(long, env = "RENDITION_DIR", conflicts_with = "bucket")]
+    #[arg(long, conflicts_with = "bucket")]
     dir: Option<PathBuf>,
     /// The S3 bucket that holds the renditions (any S3-compatible endpoint: see the README).
-    #[arg(long, env = "RENDITION_BUCKET", required_unless_present = "dir")]
+    #[arg(long)]
     bucket: Option<String>,
     /// With --bucket: also invalidate /r/<source>/* on this CloudFront distribution.
-    #[arg(long, env = rendition::cdn::DISTRIBUTION_ENV, requires = "bucket")]
+    #[arg(long)]
     distribution_id: Option<String>,
     /// Only print what would be deleted.
     #[arg(long)]
@@ -103,7 +109,7 @@ struct RenderArgs {
     #[command(flatten)]
     ops: OpArgs,
     #[command(flatten)]
-    limits: rendition::config::LimitArgs,
+    limits: LimitArgs,
     /// Folder for the outputs, named <input stem>.<format>.
     #[arg(long)]
     out_dir: PathBuf,
@@ -113,14 +119,26 @@ struct RenderArgs {
 }
 
 fn main() {
+    // Colours only on a terminal: logs redirected to a file stay plain text.
+    use std::io::IsTerminal as _;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "rendition=info".into()),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
-    if let Err(e) = run(Cli::parse()) {
+    let matches = Cli::command()
+        .after_long_help(environment_help())
+        .get_matches();
+    let result = Cli::from_arg_matches(&matches)
+        .map_err(anyhow::Error::from)
+        .and_then(|cli| {
+            let settings = Settings::from_env()?;
+            run(cli, settings)
+        });
+    if let Err(e) = result {
         // Library errors carry an HTTP-flavoured kind ("bad request: ..."); on the command
         // line the message alone says it better.
         match e.downcast_ref::<rendition::Error>() {
@@ -134,62 +152,93 @@ fn main() {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// The environment variables, for `--help`: flags override them.
+fn environment_help() -> String {
+    let mut help = String::from("Environment (a flag overrides its variable):\n");
+    for (name, what) in settings::VARS {
+        help.push_str(&format!("  {name:<34} {what}\n"));
+    }
+    help
+}
+
+/// A new random key `ID:SECRET` for `RENDITION_KEYS`: 32 random bytes in base64url.
+pub(crate) fn new_key(id: &str) -> anyhow::Result<String> {
+    use base64::Engine as _;
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness for a key: {e}"))?;
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+    rendition::request::SigningKey::new(id, secret.as_bytes())?;
+    Ok(format!("{id}:{secret}"))
+}
+
+fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args),
-        Command::Sign(args) => sign(args),
-        Command::Render(args) => render_files(args),
+        Command::Serve(args) => serve(args, settings),
+        Command::Sign(args) => sign(args, &settings),
+        Command::Render(args) => {
+            args.limits.apply(&mut settings);
+            render_files(args, &settings)
+        }
         Command::Purge(args) => {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            runtime.block_on(purge(args))
+            runtime.block_on(purge(args, settings))
         }
         Command::Keygen { id } => {
-            let mut secret = [0u8; 32];
-            getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-            use base64::Engine as _;
-            let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
-            rendition::request::SigningKey::new(&id, secret.as_bytes())?;
-            println!("{id}:{secret}");
+            println!("{}", new_key(&id)?);
             Ok(())
         }
     }
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
+fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(serve_async(args))
+    runtime.block_on(serve_async(args, settings))
 }
 
-async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
-    let config = args.service.config(Answer::Bytes);
+async fn serve_async(args: ServeArgs, mut settings: Settings) -> anyhow::Result<()> {
+    args.service.apply(&mut settings);
+    if args.bucket.is_some() {
+        settings.bucket = args.bucket.clone();
+    }
+    if args.source_bucket.is_some() {
+        settings.source_bucket = args.source_bucket.clone();
+    }
+    let dir = args
+        .dir
+        .clone()
+        .or(settings.dir.as_ref().map(PathBuf::from));
+    let addr: SocketAddr = match (args.addr, &settings.addr) {
+        (Some(addr), _) => addr,
+        (None, Some(text)) => text
+            .parse()
+            .with_context(|| format!("{}={text:?} is not an address", settings::ADDR))?,
+        (None, None) => SocketAddr::from(([127, 0, 0, 1], 8080)),
+    };
+    let config = settings.service_config(Answer::Bytes);
     let mut demo_mode = false;
     let mut watch_dir = None;
-    let service = if let Some(bucket) = &args.bucket {
+    let service = if args.bucket.is_some() || (dir.is_none() && settings.bucket.is_some()) {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let client = S3Store::client_from_config(&sdk);
-        let store: Arc<dyn Store> = Arc::new(S3Store::new(client.clone(), bucket));
-        let service = Service::new(store, keys_from_env()?, config);
-        match &args.source_bucket {
-            Some(src) => service.with_sources(Arc::new(S3Store::new(client, src))),
-            None => service,
-        }
+        let stores = settings.s3_stores(&sdk)?;
+        Service::new(stores.renditions, settings.key_ring()?, config).with_sources(stores.sources)
     } else {
-        let (dir, keys) = match args.dir {
-            Some(dir) => (dir, keys_from_env()?),
+        let (dir, keys) = match dir {
+            Some(dir) => (dir, settings.key_ring()?),
             None => {
                 demo_mode = true;
                 let dir = PathBuf::from("rendition-demo");
                 std::fs::create_dir_all(&dir)
                     .context("creating the demo folder ./rendition-demo")?;
-                let keys = match std::env::var(KEYS_ENV) {
-                    Ok(_) => keys_from_env()?,
-                    Err(_) => {
+                let keys = match settings.keys {
+                    Some(_) => settings.key_ring()?,
+                    None => {
                         let keys = demo::dev_keys(&dir)?;
                         eprintln!(
                             "rendition: demo mode, signing with a generated development key in {}/{}; \
-                             set {KEYS_ENV} for real use",
+                             set {} for real use",
                             dir.display(),
-                            demo::DEV_KEY_FILE
+                            demo::DEV_KEY_FILE,
+                            settings::KEYS
                         );
                         keys
                     }
@@ -202,14 +251,9 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
         watch_dir = Some(dir);
         Service::new(Arc::new(store), keys, config)
     };
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| {
-            format!(
-                "listening on {} (is another server using it? try --addr 127.0.0.1:0)",
-                args.addr
-            )
-        })?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("listening on {addr} (is another server using it? try --addr 127.0.0.1:0)")
+    })?;
     let addr = listener.local_addr()?;
     // The actual address, on stdout, for people and for scripts that start us on port 0.
     println!(
@@ -249,12 +293,12 @@ async fn serve_async(args: ServeArgs) -> anyhow::Result<()> {
         .context("serving")
 }
 
-fn sign(args: SignArgs) -> anyhow::Result<()> {
-    let keys = keys_from_env()?;
+fn sign(args: SignArgs, settings: &Settings) -> anyhow::Result<()> {
+    let keys = settings.key_ring()?;
     let flags = args.ops.options();
     let options = match &args.preset {
         Some(name) => {
-            let presets = presets_from(args.presets.as_deref().unwrap_or(""))?;
+            let presets = presets_from(args.presets.as_deref().unwrap_or(&settings.presets))?;
             presets.get(name)?.overridden_by(&flags)
         }
         None => flags,
@@ -296,7 +340,7 @@ fn sign(args: SignArgs) -> anyhow::Result<()> {
         let item = item.trim();
         let mut o = options.clone();
         if let Some(d) = item.strip_suffix('x') {
-            let density: Decimal = d.parse().map_err(|e: rendition::Error| {
+            let density: Decimal = d.parse().map_err(|e: rendition_sign::Error| {
                 anyhow::anyhow!("--srcset {item:?}: {}", e.message())
             })?;
             let dpr = match &options.dpr {
@@ -330,25 +374,31 @@ fn sign(args: SignArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn purge(args: PurgeArgs) -> anyhow::Result<()> {
-    let (store, cdn): (Arc<dyn Store>, Option<Arc<dyn Cdn>>) = match (&args.dir, &args.bucket) {
-        (Some(dir), _) => (
+async fn purge(args: PurgeArgs, mut settings: Settings) -> anyhow::Result<()> {
+    let dir = args
+        .dir
+        .clone()
+        .or(settings.dir.as_ref().map(PathBuf::from));
+    if args.bucket.is_some() {
+        settings.bucket = args.bucket.clone();
+    }
+    if args.distribution_id.is_some() {
+        settings.distribution_id = args.distribution_id.clone();
+    }
+    let (store, cdn): (Arc<dyn Store>, Option<Arc<dyn Cdn>>) = match (&dir, &settings.bucket) {
+        (Some(dir), _) if args.bucket.is_none() => (
             Arc::new(FsStore::new(dir).with_context(|| format!("purging in {}", dir.display()))?),
             None,
         ),
-        (None, Some(bucket)) => {
+        (_, Some(_)) => {
             let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            let store = Arc::new(S3Store::new(S3Store::client_from_config(&sdk), bucket));
-            let cdn = args
-                .distribution_id
-                .as_deref()
-                .filter(|d| !d.is_empty())
-                .map(|d| {
-                    Arc::new(rendition::cdn::CloudFront::from_config(&sdk, d)) as Arc<dyn Cdn>
-                });
+            let store = settings.s3_stores(&sdk)?.renditions;
+            let cdn = settings.distribution_id.as_deref().map(|d| {
+                Arc::new(rendition::cdn::CloudFront::from_config(&sdk, d)) as Arc<dyn Cdn>
+            });
             (store, cdn)
         }
-        (None, None) => bail!("give --dir or --bucket"),
+        _ => bail!("give --dir or --bucket"),
     };
     let verb = if args.dry_run {
         "would delete"
@@ -359,7 +409,7 @@ async fn purge(args: PurgeArgs) -> anyhow::Result<()> {
     for source in &args.sources {
         rendition::request::check_source_key(source)
             .map_err(|e| anyhow::anyhow!("{source:?}: {}", e.message()))?;
-        if source.starts_with("r/") {
+        if rendition::request::is_rendition_key(source) {
             bail!("{source:?} is under r/: give the source's key, not a rendition's");
         }
         // Asked by hand, the CDN is invalidated whether or not anything is left to delete: a
@@ -389,10 +439,10 @@ async fn purge(args: PurgeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn render_files(args: RenderArgs) -> anyhow::Result<()> {
+fn render_files(args: RenderArgs, settings: &Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("creating {}", args.out_dir.display()))?;
-    let limits = args.limits.limits();
+    let limits = settings.limits.clone();
     let never = || false;
     let mut failed = 0;
     for input in &args.inputs {
