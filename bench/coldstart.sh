@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lambda cold start, ready to run: starts moto_server (pip's moto[server]) on a free loopback
+# Lambda cold start, ready to run: starts moto_server (moto[server], from .venv/) on a free loopback
 # port, creates a bucket with one wallpaper as photos/sample.jpg, and runs bench/coldstart.py on
 # the release Lambda binary with the signed miss fixture (events/function-url-miss.json, test
 # key t1). The first start renders and stores the rendition; the later ones find it stored.
@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 runs=${1:-10}
 bin=target/release/rendition-lambda
 [ -x "$bin" ] || { echo "build it first: cargo build --release --bin rendition-lambda" >&2; exit 1; }
-command -v moto_server >/dev/null || { echo "moto_server not found: pip install 'moto[server]'" >&2; exit 1; }
+# moto's server from the project's virtual environment (scripts/setup --test puts it there).
+export PATH="${RENDITION_VENV:-$PWD/.venv}/bin:$PATH"
+command -v moto_server >/dev/null || { echo "moto_server not found: run scripts/setup --test (it installs moto into .venv/)" >&2; exit 1; }
 photo=/usr/share/backgrounds/Bridge_by_Sander_Klootwijk.jpg
 [ -f "$photo" ] || { echo "$photo missing: apt-get install lomiri-wallpapers, or run bench/run once" >&2; exit 1; }
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

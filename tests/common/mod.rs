@@ -133,14 +133,21 @@ pub fn required() -> bool {
     std::env::var("RENDITION_REQUIRE_ALL").is_ok_and(|v| v == "1")
 }
 
-/// Skips (returns false) when `what` is missing locally; panics when CI requires it.
+/// Skips (returns false, saying so on stderr) when `what` is missing locally; panics when CI
+/// requires it.
 pub fn available(ok: bool, what: &str) -> bool {
     if !ok {
         assert!(
             !required(),
             "{what} is required (RENDITION_REQUIRE_ALL=1) but missing"
         );
-        eprintln!("skipping: {what} is missing (install it or run .ci/run)");
+        // Straight to stderr, not eprintln!: the test harness captures that for passing tests,
+        // and a skip must show in a plain `cargo test` run.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping: {what} is missing (scripts/setup --test installs it; .ci/run requires it)"
+        );
     }
     ok
 }
@@ -175,6 +182,24 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
     None
 }
 
+/// The `moto_server` to run: the one in the project's virtual environment (`RENDITION_VENV`,
+/// or `.venv/` at the repository root, where `scripts/setup --test` installs it), so that
+/// `cargo test` alone finds it; otherwise whichever `moto_server` is on `PATH`.
+pub fn moto_server() -> PathBuf {
+    let venvs = std::env::var_os("RENDITION_VENV")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .ancestors()
+                .map(|dir| dir.join(".venv")),
+        );
+    venvs
+        .map(|venv| venv.join("bin/moto_server"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("moto_server"))
+}
+
 /// moto's S3-compatible server on a free loopback port, stopped when dropped.
 pub struct Moto {
     child: Child,
@@ -184,13 +209,17 @@ pub struct Moto {
 impl Moto {
     /// Starts `moto_server`; `None` (or a panic in CI) when moto is not installed.
     pub fn start() -> Option<Moto> {
-        let found = Command::new("moto_server")
+        let program = moto_server();
+        let found = Command::new(&program)
             .arg("--help")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .is_ok();
-        if !available(found, "moto's server (pip install 'moto[server]')") {
+        if !available(
+            found,
+            "moto's server (moto_server, in .venv/bin or on PATH)",
+        ) {
             return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -198,7 +227,7 @@ impl Moto {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("moto_server")
+        let child = Command::new(&program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
