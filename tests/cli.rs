@@ -212,3 +212,138 @@ fn render_writes_one_output_per_input() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad.jpg"));
     assert!(out_dir.join("a.jpg").exists());
 }
+
+#[test]
+fn sign_refuses_what_the_server_would_refuse_or_does_the_intended_thing() {
+    let refused = |args: &[&str], says: &str| {
+        let o = rendition(args);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(!o.status.success(), "{args:?} was accepted");
+        assert!(
+            err.contains(says),
+            "{args:?}: {err:?} does not say {says:?}"
+        );
+    };
+    // A width beside srcset widths would be dropped silently.
+    refused(
+        &["sign", "a.jpg", "--width", "400", "--srcset", "320,640"],
+        "the widths replace --width",
+    );
+    // Densities with nothing to multiply would print identical URLs.
+    refused(
+        &["sign", "a.jpg", "--srcset", "1x,2x"],
+        "densities need a --width or --height",
+    );
+    // Mixed descriptors make an invalid srcset.
+    refused(&["sign", "a.jpg", "--srcset", "1x,640"], "not both");
+    // A rendition cannot be a source; the server would refuse it.
+    refused(&["sign", "r/foo.jpg", "-w", "10"], "under r/");
+    // The `..` is the problem, not the missing format.
+    refused(&["sign", "../etc/passwd"], "..");
+    // A trailing slash on the base is not doubled.
+    let out = stdout(&rendition(&[
+        "sign",
+        "a.jpg",
+        "-w",
+        "10",
+        "--base",
+        "https://cdn.example.com/",
+    ]));
+    assert!(out.starts_with("https://cdn.example.com/r/a.jpg/"), "{out}");
+}
+
+#[test]
+fn help_names_the_environment_variables() {
+    for sub in ["sign", "serve", "render", "purge"] {
+        let help = stdout(&rendition(&[sub, "--help"]));
+        for var in [
+            "RENDITION_KEYS",
+            "RENDITION_MAX_SOURCE_BYTES",
+            "RENDITION_BUCKET",
+        ] {
+            assert!(
+                help.contains(var),
+                "`rendition {sub} --help` does not name {var}"
+            );
+        }
+    }
+}
+
+#[test]
+fn render_says_what_it_wrote_and_refuses_a_folder_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("a.jpg");
+    std::fs::write(&input, jpeg(400, 300)).unwrap();
+    let out_dir = dir.path().join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(["render", "-w", "100", "-f", "png", "--out-dir"])
+        .arg(&out_dir)
+        .arg(&input)
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    let written = std::fs::metadata(out_dir.join("a.png")).unwrap().len();
+    assert_eq!(
+        out,
+        format!("{} 100x75 {written} bytes", out_dir.join("a.png").display())
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(["render", "-w", "100", "--out-dir"])
+        .arg(&out_dir)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("is a folder"), "{err}");
+    assert!(!err.contains("format"), "{err}");
+}
+
+#[test]
+fn a_second_serve_on_a_taken_port_leaves_the_demo_folder_as_it_was() {
+    let cwd = tempfile::tempdir().unwrap();
+    let first = common::Server::start_demo(cwd.path());
+    let demo = cwd.path().join("rendition-demo");
+    let page = std::fs::read(demo.join("index.html")).unwrap();
+    let key = std::fs::read(demo.join(".rendition-dev-key")).unwrap();
+    let addr = first
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    // Another key, the same folder and the same port: it must fail before writing anything.
+    let o = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .current_dir(cwd.path())
+        .args(["serve", "--addr", addr])
+        .env(
+            "RENDITION_KEYS",
+            "other:an-entirely-different-secret-0123456789",
+        )
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("listening on"));
+    assert_eq!(std::fs::read(demo.join("index.html")).unwrap(), page);
+    assert_eq!(std::fs::read(demo.join(".rendition-dev-key")).unwrap(), key);
+    // And the running demo's images still verify.
+    let html = String::from_utf8(page).unwrap();
+    let src = html
+        .split("src=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let r = reqwest::blocking::get(first.url(src)).unwrap();
+    assert_eq!(r.status(), 200, "{src}");
+
+    // A fresh folder whose start fails is not created at all.
+    let empty = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .current_dir(empty.path())
+        .args(["serve", "--addr", addr])
+        .env_remove("RENDITION_KEYS")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(!empty.path().join("rendition-demo").exists());
+}

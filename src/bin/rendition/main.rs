@@ -129,9 +129,12 @@ fn main() {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
-    let matches = Cli::command()
-        .after_long_help(environment_help())
-        .get_matches();
+    let env_help = environment_help();
+    let mut command = Cli::command().after_help(env_help.clone());
+    for name in ["serve", "sign", "render", "purge", "keygen"] {
+        command = command.mut_subcommand(name, |c| c.after_help(env_help.clone()));
+    }
+    let matches = command.get_matches();
     let result = Cli::from_arg_matches(&matches)
         .map_err(anyhow::Error::from)
         .and_then(|cli| {
@@ -214,6 +217,11 @@ async fn serve_async(args: ServeArgs, mut settings: Settings) -> anyhow::Result<
             .with_context(|| format!("{}={text:?} is not an address", settings::ADDR))?,
         (None, None) => SocketAddr::from(([127, 0, 0, 1], 8080)),
     };
+    // Bind before anything else: a start that fails because the port is taken must leave the
+    // folder as it was (the demo rewrites index.html with the current key).
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("listening on {addr} (is another server using it? try --addr 127.0.0.1:0)")
+    })?;
     let config = settings.service_config(Answer::Bytes);
     let mut demo_mode = false;
     let mut watch_dir = None;
@@ -251,9 +259,6 @@ async fn serve_async(args: ServeArgs, mut settings: Settings) -> anyhow::Result<
         watch_dir = Some(dir);
         Service::new(Arc::new(store), keys, config)
     };
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-        format!("listening on {addr} (is another server using it? try --addr 127.0.0.1:0)")
-    })?;
     let addr = listener.local_addr()?;
     // The actual address, on stdout, for people and for scripts that start us on port 0.
     println!(
@@ -447,6 +452,12 @@ fn render_files(args: RenderArgs, settings: &Settings) -> anyhow::Result<()> {
     let mut failed = 0;
     for input in &args.inputs {
         let result = (|| -> anyhow::Result<PathBuf> {
+            if input.is_dir() {
+                bail!(
+                    "is a folder: give image files (for example {}/*.jpg)",
+                    input.display()
+                );
+            }
             let name = input
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -462,6 +473,14 @@ fn render_files(args: RenderArgs, settings: &Settings) -> anyhow::Result<()> {
             let path = args.out_dir.join(format!("{stem}.{}", format.extension()));
             std::fs::write(&path, &out.bytes)
                 .with_context(|| format!("writing {}", path.display()))?;
+            // What was written, one line per output, for people and scripts.
+            println!(
+                "{} {}x{} {} bytes",
+                path.display(),
+                out.width,
+                out.height,
+                out.bytes.len()
+            );
             Ok(path)
         })();
         if let Err(e) = result {
