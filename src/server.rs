@@ -52,7 +52,19 @@ async fn handle(State(service): State<Arc<Service>>, req: Request) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let started = std::time::Instant::now();
-    let response = route(&service, &method, &path, req.headers()).await;
+    let mut response = route(&service, &method, &path, req.headers()).await;
+    // How a rendition was answered, where browsers' Resource Timing can read it (the demo
+    // page shows it): `rendition;desc="rendered";dur=…`, or `desc="hit"` for a stored file.
+    if let Some(how) = response.headers().get("x-rendition").cloned() {
+        let timing = format!(
+            "rendition;desc=\"{}\";dur={:.1}",
+            how.to_str().unwrap_or(""),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        if let Ok(v) = http::HeaderValue::from_str(&timing) {
+            response.headers_mut().insert("server-timing", v);
+        }
+    }
     tracing::debug!(
         %method,
         path,

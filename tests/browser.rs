@@ -49,7 +49,7 @@ fn demo_page_images_all_load_at_their_expected_size() {
     let server = Server::start_demo(cwd.path());
     let dom = dump_dom(browser, &server.url("/"));
     let report = dom
-        .split("<pre id=\"report\">")
+        .split("<pre id=\"report\" hidden=\"\">")
         .nth(1)
         .and_then(|s| s.split("</pre>").next())
         .unwrap_or_else(|| {
@@ -77,6 +77,15 @@ fn demo_page_images_all_load_at_their_expected_size() {
         "images failed to load at the expected size: {failures:#?}"
     );
     assert_eq!(report["ok"].as_u64().unwrap(), total);
+    // The page says how each image was answered (Server-Timing) and its size: all rendered
+    // now, on this first visit.
+    for r in report["results"].as_array().unwrap() {
+        assert!(
+            matches!(r["how"].as_str(), Some("rendered" | "joined")),
+            "first visit: {r}"
+        );
+        assert!(r["bytes"].as_u64().unwrap() > 0, "{r}");
+    }
 
     // Every image was rendered lazily and stored under its own key in the demo folder.
     let stored = common::wait_for(Duration::from_secs(5), || {
@@ -97,6 +106,11 @@ fn demo_page_images_all_load_at_their_expected_size() {
     assert!(
         dom.contains(&format!("\"ok\":{total}")),
         "second visit still loads every image"
+    );
+    assert_eq!(
+        dom.matches("class=\"how\">served as a file").count() as u64,
+        total,
+        "the second visit shows every image as served from the folder"
     );
     let client = reqwest::blocking::Client::new();
     let stats: serde_json::Value = client

@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use rendition::ops::{Fit, Format, Gravity, Ops, Rgb, Rotation, Tenths};
 use rendition::plan::{Orientation, Plan, Rect};
 use rendition::request::KeyRing;
-use rendition::Limits;
+use rendition::{render, Limits};
 
 /// File (hidden, so never served) holding the demo's generated development key.
 pub const DEV_KEY_FILE: &str = ".rendition-dev-key";
@@ -51,11 +51,73 @@ pub fn dev_keys(dir: &Path) -> anyhow::Result<KeyRing> {
     KeyRing::from_spec(&spec).with_context(|| format!("reading the key in {}", path.display()))
 }
 
+/// Where the demo looks for a real photograph (Debian's wallpaper packages, which the tests
+/// install): a photo shows the renderer better than a generated landscape.
+const PHOTO_FOLDER: &str = "/usr/share/backgrounds";
+/// The key the photograph is copied to.
+const PHOTO_KEY: &str = "sources/photo.jpg";
+
+/// A landscape JPEG of 0.2–3 MB from [`PHOTO_FOLDER`], photographs first.
+fn installed_photo() -> Option<std::path::PathBuf> {
+    let mut photos: Vec<_> = std::fs::read_dir(PHOTO_FOLDER)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let jpeg = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("jpg"));
+            let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            jpeg && (200_000..=3_000_000).contains(&size)
+        })
+        .collect();
+    // Photographs first (the Ubuntu wallpapers are named `Title_by_Author.jpg`), then by name.
+    photos.sort_by_key(|p| {
+        let name = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        (!name.contains("_by_"), name)
+    });
+    photos.into_iter().find(|p| {
+        std::fs::read(p)
+            .ok()
+            .and_then(|b| render::probe(&b, &Limits::default()).ok())
+            .is_some_and(|probe| probe.width > probe.height && probe.orientation.is_identity())
+    })
+}
+
+/// The demo's sources, as keys with what they show: a photograph when one is installed (else
+/// a generated landscape), a sideways portrait with an EXIF orientation, a transparent PNG.
+fn sources(dir: &Path) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = SAMPLES
+        .iter()
+        .map(|(k, _, _, _, d)| (k.to_string(), d.to_string()))
+        .collect();
+    if dir.join(PHOTO_KEY).exists() {
+        out[0] = (
+            PHOTO_KEY.to_string(),
+            format!("a photograph copied from {PHOTO_FOLDER}"),
+        );
+    }
+    out
+}
+
 /// Creates the sample sources that are missing and (re)writes `index.html`.
 pub fn prepare(dir: &Path, keys: &KeyRing) -> anyhow::Result<()> {
-    for (key, w, h, orientation, _) in SAMPLES {
+    if !dir.join(PHOTO_KEY).exists() {
+        if let Some(photo) = installed_photo() {
+            std::fs::create_dir_all(dir.join("sources"))?;
+            std::fs::copy(&photo, dir.join(PHOTO_KEY))
+                .with_context(|| format!("copying {}", photo.display()))?;
+        }
+    }
+    for (i, (key, w, h, orientation, _)) in SAMPLES.into_iter().enumerate() {
         let path = dir.join(key);
-        if path.exists() {
+        // The photograph, when there is one, takes the generated landscape's place.
+        if path.exists() || (i == 0 && dir.join(PHOTO_KEY).exists()) {
             continue;
         }
         std::fs::create_dir_all(path.parent().expect("has a parent"))?;
@@ -65,7 +127,7 @@ pub fn prepare(dir: &Path, keys: &KeyRing) -> anyhow::Result<()> {
         };
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
     }
-    let page = index_html(keys)?;
+    let page = index_html(dir, keys)?;
     std::fs::write(dir.join("index.html"), page).context("writing index.html")?;
     Ok(())
 }
@@ -217,32 +279,42 @@ fn tiles() -> Vec<Tile> {
     ]
 }
 
-fn index_html(keys: &KeyRing) -> anyhow::Result<String> {
+fn index_html(dir: &Path, keys: &KeyRing) -> anyhow::Result<String> {
+    let sources = sources(dir);
+    // Each source's displayed size, from its own header (the photograph's is not known here).
+    let mut sizes = Vec::new();
+    for (key, _) in &sources {
+        let bytes = std::fs::read(dir.join(key)).with_context(|| format!("reading {key}"))?;
+        let probe = render::probe(&bytes, &Limits::default())
+            .map_err(|e| anyhow::anyhow!("{key}: {}", e.message()))?;
+        sizes.push((probe.width, probe.height, probe.orientation));
+    }
     let mut figures = String::new();
     for t in tiles() {
-        let (key, w, h, orientation, _) = SAMPLES[t.source];
+        let key = &sources[t.source].0;
+        let (w, h, orientation) = sizes[t.source];
         let user = Orientation {
             quarter_turns: t.ops.rotate.quarter_turns(),
             mirror: t.ops.flip,
         };
-        let (dw, dh) = Orientation::from_exif(orientation)
-            .then(user)
-            .apply_size(w, h);
+        let (dw, dh) = orientation.then(user).apply_size(w, h);
         let plan = Plan::new(&t.ops, dw, dh, &Limits::default())?;
         let url = keys.sign_new(key, t.ops.clone(), t.format)?;
         let _ = writeln!(
             figures,
-            r#"<figure><img src="{url}" width="{pw}" height="{ph}" data-w="{pw}" data-h="{ph}" alt="{cap}"><figcaption>{cap}<br><code>{ops}.{ext}</code></figcaption></figure>"#,
+            r#"<figure><img src="{url}" width="{pw}" height="{ph}" data-w="{pw}" data-h="{ph}" alt="{cap}"><figcaption>{cap} <span class="how"></span><br><a href="{url}"><code>{url}</code></a></figcaption></figure>"#,
             pw = plan.width,
             ph = plan.height,
             cap = t.caption,
-            ops = t.ops.segment(),
-            ext = t.format.extension(),
         );
     }
-    let sources: String = SAMPLES
+    let sources: String = sources
         .iter()
-        .map(|(k, _, _, _, d)| format!("<li><code>{k}</code>: {d}</li>"))
+        .zip(&sizes)
+        .map(|((k, d), (w, h, o))| {
+            let (dw, dh) = o.apply_size(*w, *h);
+            format!("<li><code>{k}</code>: {d}, {dw}x{dh}</li>")
+        })
         .collect();
     Ok(format!(
         r#"<!doctype html>
@@ -256,6 +328,9 @@ main {{ display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }}
 figure {{ margin: 0; padding: .5rem; background: #fff; border: 1px solid #ddd; }}
 figure img {{ display: block; background: repeating-conic-gradient(#eee 0 25%, #fff 0 50%) 0 0/16px 16px; }}
 figcaption {{ font-size: 13px; margin-top: .4rem; max-width: 320px; }}
+figcaption a {{ color: #555; text-decoration: none; }}
+figcaption code {{ display: block; margin-top: .2rem; font-size: 11px; overflow-wrap: anywhere; }}
+.how {{ color: #0a6; white-space: nowrap; }}
 code {{ font-size: 12px; color: #555; }}
 .note {{ background: #fff3cd; padding: .6rem 1rem; border: 1px solid #e0c97f; }}
 </style>
@@ -266,22 +341,37 @@ code {{ font-size: 12px; color: #555; }}
 (<code>{key_file}</code> in this folder, or <code>RENDITION_KEYS</code> if set). Outside the demo,
 <code>rendition serve --dir DIR</code> needs <code>RENDITION_KEYS</code>.</p>
 <p>Each image below is rendered the first time it is asked for, written into this folder under
-the requested path, and served as a plain file from then on: reload and the renders are gone
-from the log. Sources:</p>
+the requested path (the URL under it), and served as a plain file from then on: the green note
+says which it was this time, and the size of the file. Reload to see them all served as files.
+Sources:</p>
 <ul>{sources}</ul>
 <main>
 {figures}</main>
-<pre id="report"></pre>
+<pre id="report" hidden></pre>
 <script>
-// Self-check for the browser test: every image loaded, at the size the URL asked for.
+// How each image was answered (the server's Server-Timing header: rendered, or served as a
+// file) and its size, under the image; and a self-check for the browser test: every image
+// loaded, at the size the URL asked for.
 addEventListener("load", () => {{
   const imgs = [...document.querySelectorAll("main img")];
-  const results = imgs.map(i => ({{
-    src: i.getAttribute("src"),
-    ok: i.complete && i.naturalWidth === +i.dataset.w && i.naturalHeight === +i.dataset.h,
-    natural: [i.naturalWidth, i.naturalHeight],
-    expected: [+i.dataset.w, +i.dataset.h],
-  }}));
+  const results = imgs.map(i => {{
+    const entry = performance.getEntriesByName(i.currentSrc)[0];
+    const timing = entry && entry.serverTiming.find(t => t.name === "rendition");
+    const how = timing ? timing.description : "";
+    const bytes = entry ? entry.encodedBodySize : 0;
+    const kb = (bytes / 1024).toFixed(1) + " KiB";
+    i.parentElement.querySelector(".how").textContent =
+      how === "hit" ? `served as a file, ${{kb}}`
+      : how ? `${{how}} in ${{Math.round(timing.duration)}} ms, ${{kb}}` : kb;
+    return {{
+      src: i.getAttribute("src"),
+      ok: i.complete && i.naturalWidth === +i.dataset.w && i.naturalHeight === +i.dataset.h,
+      natural: [i.naturalWidth, i.naturalHeight],
+      expected: [+i.dataset.w, +i.dataset.h],
+      how,
+      bytes,
+    }};
+  }});
   const ok = results.filter(r => r.ok).length;
   document.getElementById("report").textContent = JSON.stringify({{ ok, total: results.length, results }});
   document.title = `rendition demo: ${{ok}}/${{results.length}} images ok`;
