@@ -17,9 +17,18 @@
 //! The core:
 //! - [`limits`]: the security limits, checked before the work they protect.
 //! - [`plan`]: geometry of a render (output size, crop, padding, EXIF orientation algebra).
-//! - [`render`]: decode → orient → resize/crop → encode, bytes in and bytes out; its JPEG
-//!   decoder (`render::jpeg`, DCT-domain downscaling) declines what it does not handle and
-//!   `jpeg-decoder` takes over.
+//! - [`render`]: decode → orient → resize/crop → encode, bytes in and bytes out. `render/mod.rs`
+//!   holds the types and the pipeline, [`render::render`], with a [`render::Deadline`]; one
+//!   file per stage: `probe` (format, header, limits, ICC profile, frame counting), `decode`,
+//!   `resize` (planar Lanczos3), `pixels` (orient, pad, flatten, blur, sharpen), `smart`
+//!   (smart crop) and `encode` (every encoder, and the formats' side limits).
+//! - `render::jpeg`: the renderer's own JPEG decoder (DCT-domain downscaling), which depends on
+//!   nothing else in the crate: `markers` (the segment loop, frame and scan headers), `tables`,
+//!   `huffman` (entropy decoding, the bit reader, restart markers), `idct`, `canvas` (output
+//!   grids, strips and planes), `color`, and the three paths `baseline`, `progressive` and `dc`.
+//!   What it does not handle it declines with a reason ([`render::Declined`]: unsupported,
+//!   cut short or corrupt); `jpeg-decoder` takes over, and the rendition reports it
+//!   (`Rendered::jpeg_fallback`, counted in the service's stats).
 //! - [`error`]: the one error type, split by whose fault it is, each kind one HTTP status.
 //!
 //! The edges:

@@ -183,6 +183,7 @@ fn stats(service: &Service) -> http::Response<Bytes> {
         "existing": s.existing.load(Relaxed),
         "errors": s.errors.load(Relaxed),
         "stale": s.stale.load(Relaxed),
+        "jpeg_fallbacks": s.jpeg_fallbacks.load(Relaxed),
     })
     .to_string();
     http::Response::builder()

@@ -2,7 +2,7 @@
 //! through the renderer and come back as errors (or, for harmless damage, as images).
 
 use rendition::ops::{Format, Ops};
-use rendition::render::render;
+use rendition::render::{render, Deadline};
 use rendition::Limits;
 
 fn samples() -> Vec<(&'static str, Vec<u8>)> {
@@ -68,12 +68,11 @@ fn corrupted_sources_never_panic() {
         width: Some(20),
         ..Ops::default()
     };
-    let never = || false;
     let mut rng = Lcg(42);
     let mut errors = 0;
     for (name, good) in samples() {
         assert!(
-            render(&good, &ops, Format::Png, &limits, &never).is_ok(),
+            render(&good, &ops, Format::Png, &limits, Deadline::none()).is_ok(),
             "{name} sample renders"
         );
         for case in 0..400 {
@@ -98,7 +97,7 @@ fn corrupted_sources_never_panic() {
                 }
             }
             let result =
-                std::panic::catch_unwind(|| render(&bytes, &ops, Format::Jpeg, &limits, &never));
+                std::panic::catch_unwind(|| render(&bytes, &ops, Format::Jpeg, &limits, Deadline::none()));
             match result {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
@@ -134,7 +133,6 @@ fn a_jpeg_cut_short_is_refused_not_rendered_with_made_up_blocks() {
     // the bucket would keep that object forever.
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
     let limits = Limits::default();
-    let never = || false;
     let mut seen = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -158,7 +156,7 @@ fn a_jpeg_cut_short_is_refused_not_rendered_with_made_up_blocks() {
                     width: Some(width),
                     ..Ops::default()
                 };
-                let result = render(&jpeg[..cut], &ops, Format::Png, &limits, &never);
+                let result = render(&jpeg[..cut], &ops, Format::Png, &limits, Deadline::none());
                 let e = result.err().unwrap_or_else(|| {
                     panic!(
                         "{name} cut at {cut} of {} rendered at {width} px",
@@ -179,10 +177,10 @@ fn a_jpeg_cut_short_is_refused_not_rendered_with_made_up_blocks() {
             ..Ops::default()
         };
         assert!(
-            render(&jpeg, &ops, Format::Png, &limits, &never).is_ok(),
+            render(&jpeg, &ops, Format::Png, &limits, Deadline::none()).is_ok(),
             "{name} renders"
         );
-        let no_eoi = render(&jpeg[..jpeg.len() - 2], &ops, Format::Png, &limits, &never);
+        let no_eoi = render(&jpeg[..jpeg.len() - 2], &ops, Format::Png, &limits, Deadline::none());
         assert_eq!(
             no_eoi.is_ok(),
             name.starts_with("baseline"),

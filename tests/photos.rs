@@ -6,7 +6,7 @@ mod common;
 
 use common::{available, photos};
 use rendition::ops::{Fit, Format, Ops};
-use rendition::render::{probe, render};
+use rendition::render::{probe, render, Deadline};
 use rendition::Limits;
 
 /// Mean RGB of an RGBA image, with transparency flattened onto white (as JPEG output is).
@@ -64,7 +64,6 @@ fn photographs_render_to_the_right_size_and_colours() {
         return;
     }
     let limits = Limits::default();
-    let never = || false;
     for path in &photos {
         let src = std::fs::read(path).unwrap();
         let info = probe(&src, &limits).unwrap();
@@ -79,7 +78,7 @@ fn photographs_render_to_the_right_size_and_colours() {
             },
             Format::Jpeg,
             &limits,
-            &never,
+            Deadline::none(),
         )
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let expected_h = (f64::from(h) * 512.0 / f64::from(w)).round() as u32;
@@ -107,7 +106,7 @@ fn photographs_render_to_the_right_size_and_colours() {
                 fit: Fit::Cover,
                 ..Ops::default()
             };
-            let r = render(&src, &ops, format, &limits, &never)
+            let r = render(&src, &ops, format, &limits, Deadline::none())
                 .unwrap_or_else(|e| panic!("{}: {format:?}: {e}", path.display()));
             assert_eq!(
                 dimensions(&r.bytes),

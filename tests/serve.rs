@@ -482,3 +482,39 @@ async fn purge_deletes_exactly_a_sources_renditions_and_dry_run_nothing() {
         "{out}{err}"
     );
 }
+
+#[tokio::test]
+async fn jpegs_the_own_decoder_declines_are_counted_in_the_stats() {
+    // A CMYK JPEG (print assets reach the web this way): the renderer's own decoder declines
+    // four components, jpeg-decoder renders it instead, and the stats count it.
+    let dir = folder();
+    let (w, h) = (64u16, 48u16);
+    let cmyk: Vec<u8> = (0..usize::from(w) * usize::from(h))
+        .flat_map(|i| [(i % 256) as u8, 40, 200, 10])
+        .collect();
+    let mut bytes = Vec::new();
+    jpeg_encoder::Encoder::new(&mut bytes, 90)
+        .encode(&cmyk, w, h, jpeg_encoder::ColorType::Cmyk)
+        .unwrap();
+    std::fs::write(dir.path().join("img/cmyk.jpg"), bytes).unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let c = client();
+    for source in ["img/photo.jpg", "img/cmyk.jpg"] {
+        let r = c
+            .get(server.url(&sign(source, width(32), Format::Png)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{source}");
+    }
+    let stats: serde_json::Value = c
+        .get(server.url("/_rendition/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["renders"], 2);
+    assert_eq!(stats["jpeg_fallbacks"], 1);
+}

@@ -40,25 +40,29 @@ fn image_error(format: SourceFormat, e: image::ImageError) -> Error {
 /// (JPEG only; other formats decode at full size). `whole` is the output size when the
 /// output shows the whole source: a JPEG decoded to exactly that size needs no resize and
 /// comes back as pixels, anything else as planes where the decoder can.
+///
+/// With the decoded source comes, for a JPEG that the renderer's decoder declined and
+/// `jpeg-decoder` decoded instead, the reason it declined.
 pub(super) fn decode(
     source: &[u8],
     probe: &Probe,
     scale: f64,
     whole: Option<(u32, u32)>,
     limits: &Limits,
-) -> Result<Decoded> {
+) -> Result<(Decoded, Option<jpeg::Declined>)> {
     match probe.format {
         SourceFormat::Jpeg => decode_jpeg(source, probe, scale, whole),
         f => {
             let d = image_decoder(source, f, limits)?;
             let img = image::DynamicImage::from_decoder(d).map_err(|e| image_error(f, e))?;
-            Ok(Decoded::Pixels(if img.color().has_alpha() {
+            let pixels = if img.color().has_alpha() {
                 let rgba = img.into_rgba8();
                 Pixels::new(rgba.width(), rgba.height(), 4, rgba.into_raw())
             } else {
                 let rgb = img.into_rgb8();
                 Pixels::new(rgb.width(), rgb.height(), 3, rgb.into_raw())
-            }))
+            };
+            Ok((Decoded::Pixels(pixels), None))
         }
     }
 }
@@ -76,7 +80,7 @@ fn decode_jpeg(
     probe: &Probe,
     scale: f64,
     whole: Option<(u32, u32)>,
-) -> Result<Decoded> {
+) -> Result<(Decoded, Option<jpeg::Declined>)> {
     let f = SourceFormat::Jpeg;
     // The smallest DCT scale whose result still covers the output at `scale` × `margin`.
     let eighths = |margin: f64| {
@@ -91,20 +95,27 @@ fn decode_jpeg(
     // A progressive file that 1/8 covers takes the DC-only path even without the margin: it
     // is ten times faster than decoding every scan, which is what the margin would cost.
     if eighths(1.0) == 1 && jpeg::is_progressive(source) {
-        if let Some(pixels) = jpeg::decode(source, 1) {
-            return Ok(Decoded::Pixels(pixels));
+        if let Ok(image) = jpeg::decode(source, 1) {
+            return Ok((Decoded::Pixels(image.into()), None));
         }
     }
     let eighths = eighths(DCT_MARGIN);
     let side = |s: u32| (s as usize * eighths).div_ceil(8) as u32;
-    if whole == Some((side(probe.width), side(probe.height))) {
+    let declined = if whole == Some((side(probe.width), side(probe.height))) {
         // Decoded at the output size: chroma upsampled in the transform, no resize.
-        if let Some(pixels) = jpeg::decode(source, eighths) {
-            return Ok(Decoded::Pixels(pixels));
+        match jpeg::decode(source, eighths) {
+            Ok(image) => return Ok((Decoded::Pixels(image.into()), None)),
+            Err(declined) => declined,
         }
-    } else if let Some(decoded) = jpeg::decode_planes(source, eighths) {
-        return Ok(decoded);
-    }
+    } else {
+        match jpeg::decode_planes(source, eighths) {
+            Ok(decoded) => return Ok((decoded.into(), None)),
+            Err(declined) => declined,
+        }
+    };
+    // Slower (a full-size decode, or 1/2, 1/4, 1/8 at best) and worth knowing about when it
+    // happens often: the caller counts it from the `Rendered` it reports in.
+    tracing::debug!(reason = %declined, "jpeg source: jpeg-decoder decodes what our decoder declined");
     // Everything the fast decoder leaves (progressive above 1/8, CMYK, damaged files...).
     let mut d = jpeg_decoder::Decoder::new(Cursor::new(source));
     if eighths < 8 {
@@ -137,5 +148,20 @@ fn decode_jpeg(
     if rgb.len() != n * 3 {
         return Err(undecodable(f, "pixel data has the wrong length"));
     }
-    Ok(Decoded::Pixels(Pixels::new(w, h, 3, rgb)))
+    Ok((Decoded::Pixels(Pixels::new(w, h, 3, rgb)), Some(declined)))
+}
+
+impl From<jpeg::Image> for Pixels {
+    fn from(image: jpeg::Image) -> Self {
+        Pixels::new(image.w, image.h, 3, image.data)
+    }
+}
+
+impl From<jpeg::Output> for Decoded {
+    fn from(output: jpeg::Output) -> Self {
+        match output {
+            jpeg::Output::Rgb(image) => Decoded::Pixels(image.into()),
+            jpeg::Output::Planes(planes) => Decoded::Planes(planes),
+        }
+    }
 }

@@ -5,6 +5,29 @@ use super::Pixels;
 use crate::error::{Error, Result};
 use crate::ops::Format;
 
+/// The largest side a WebP can have: its header stores each side less one in 14 bits.
+pub(super) const WEBP_MAX_SIDE: u32 = 16383;
+
+/// The largest side a JPEG can have: its frame header stores each side in 16 bits.
+pub(super) const JPEG_MAX_SIDE: u32 = 65535;
+
+/// Refuses (413) an output of `w`×`h` larger than `format` can store; the configurable
+/// output limits are usually far below these.
+pub(super) fn check_sides(format: Format, w: u32, h: u32) -> Result<()> {
+    let max = match format {
+        Format::Webp => WEBP_MAX_SIDE,
+        Format::Jpeg => JPEG_MAX_SIDE,
+        Format::Png | Format::Gif | Format::Avif => return Ok(()),
+    };
+    if w > max || h > max {
+        return Err(Error::TooLarge(format!(
+            "{} output is limited to {max} px a side",
+            format.extension()
+        )));
+    }
+    Ok(())
+}
+
 /// Whether the encoder stores chroma at half resolution both ways (4:2:0) for `format` at
 /// `quality`: lossy WebP always does, JPEG below q90 (at q90 and above, 4:4:4 keeps colour
 /// edges sharp, as libvips does).
@@ -173,12 +196,8 @@ fn jpeg_encoder(
     enc
 }
 
-/// A JPEG's sides, which its header stores in 16 bits.
+/// A JPEG's sides, which its header stores in 16 bits ([`JPEG_MAX_SIDE`]).
 fn jpeg_size(img: &Pixels) -> Result<(u16, u16)> {
-    match (u16::try_from(img.w), u16::try_from(img.h)) {
-        (Ok(w), Ok(h)) => Ok((w, h)),
-        _ => Err(Error::TooLarge(
-            "jpg output is limited to 65535 px a side".into(),
-        )),
-    }
+    check_sides(Format::Jpeg, img.w, img.h)?;
+    Ok((img.w as u16, img.h as u16))
 }

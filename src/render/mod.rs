@@ -10,7 +10,7 @@
 //! orientation* (the plan's region is mapped back through the EXIF orientation), and only the
 //! small result is rotated. Metadata is never copied to the output; a source tagged with an
 //! ICC profile other than sRGB is converted to sRGB after the resize, so the untagged output
-//! keeps its colours. Callers pass a `cancelled` probe that the pipeline checks between
+//! keeps its colours. Callers pass a [`Deadline`], a probe that the pipeline checks between
 //! stages, so a render over its time budget stops without the renderer reading a clock itself.
 
 use fast_image_resize as fr;
@@ -23,6 +23,7 @@ use crate::Limits;
 use decode::decode;
 use encode::{encode, encode_jpeg_ycc, subsamples_chroma};
 use pixels::{blur, flatten, pad, reorient, sharpen};
+pub use jpeg::Declined;
 pub use probe::probe;
 use probe::{probe_with_icc, to_srgb};
 use resize::{resize, resize_planes};
@@ -35,6 +36,9 @@ pub struct Rendered {
     pub format: Format,
     pub width: u32,
     pub height: u32,
+    /// For a JPEG source that the renderer's own decoder declined (so `jpeg-decoder` decoded
+    /// it, more slowly): why.
+    pub jpeg_fallback: Option<Declined>,
 }
 
 /// Source formats the renderer accepts, recognised by their magic bytes, never by name.
@@ -157,24 +161,51 @@ pub struct Probe {
     pub orientation: Orientation,
 }
 
-/// Renders `source` with `ops` into `format`.
-///
-/// `cancelled` is polled between stages; when it answers true the render stops with
-/// [`Error::Timeout`] carrying `budget_ms`.
+/// When a render must stop. The renderer never reads a clock: the caller passes a probe that
+/// answers whether its time is up, which the pipeline polls between stages, and the budget
+/// that probe stands for, which the timeout reports.
+#[derive(Clone, Copy)]
+pub struct Deadline<'a> {
+    budget_ms: u64,
+    passed: Option<&'a dyn Fn() -> bool>,
+}
+
+impl<'a> Deadline<'a> {
+    /// Stops the render with [`Error::Timeout`]`(budget_ms)` once `passed` answers true.
+    pub fn new(budget_ms: u64, passed: &'a dyn Fn() -> bool) -> Self {
+        Deadline {
+            budget_ms,
+            passed: Some(passed),
+        }
+    }
+
+    /// No deadline: the render runs to its end.
+    pub fn none() -> Deadline<'static> {
+        Deadline {
+            budget_ms: 0,
+            passed: None,
+        }
+    }
+
+    /// [`Error::Timeout`] once the deadline has passed.
+    fn check(&self) -> Result<()> {
+        match self.passed {
+            Some(passed) if passed() => Err(Error::Timeout(self.budget_ms)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Renders `source` with `ops` into `format`, within `limits`, stopping with
+/// [`Error::Timeout`] if `deadline` passes.
 pub fn render(
     source: &[u8],
     ops: &Ops,
     format: Format,
     limits: &Limits,
-    cancelled: &dyn Fn() -> bool,
+    deadline: Deadline,
 ) -> Result<Rendered> {
-    let check = || {
-        if cancelled() {
-            Err(Error::Timeout(limits.render_timeout_ms))
-        } else {
-            Ok(())
-        }
-    };
+    let check = || deadline.check();
     let (probe, icc) = probe_with_icc(source, limits)?;
     let user = Orientation {
         quarter_turns: ops.rotate.quarter_turns(),
@@ -183,10 +214,9 @@ pub fn render(
     let orientation = probe.orientation.then(user);
     let (dw, dh) = orientation.apply_size(probe.width, probe.height);
     let plan = Plan::new(ops, dw, dh, limits)?;
-    if format == Format::Webp && (plan.width > 16383 || plan.height > 16383) {
-        return Err(Error::TooLarge(
-            "webp output is limited to 16383 px a side".into(),
-        ));
+    // WebP's side limit is known before decoding; JPEG's is checked where it is encoded.
+    if format == Format::Webp {
+        encode::check_sides(format, plan.width, plan.height)?;
     }
     check()?;
 
@@ -202,7 +232,7 @@ pub fn render(
     // Decode, at a reduced scale when the region shrinks enough.
     let scale = (f64::from(rw) / region.w).max(f64::from(rh) / region.h);
     let whole = region.w == stored.0 && region.h == stored.1;
-    let decoded = decode(source, &probe, scale, whole.then_some((rw, rh)), limits)?;
+    let (decoded, jpeg_fallback) = decode(source, &probe, scale, whole.then_some((rw, rh)), limits)?;
     check()?;
     let (fx, fy) = decoded.scale(stored);
     region = Rect {
@@ -242,6 +272,7 @@ pub fn render(
                     format,
                     width: luma.w,
                     height: luma.h,
+                    jpeg_fallback,
                 });
             }
             planes.into_rgb()
@@ -272,6 +303,7 @@ pub fn render(
         format,
         width: out.w,
         height: out.h,
+        jpeg_fallback,
     })
 }
 

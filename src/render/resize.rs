@@ -35,10 +35,33 @@ pub(super) struct ResizedPlanes {
     size: (u32, u32),
     /// Chroma is at ⌈w/2⌉×⌈h/2⌉ (see [`resize_planes`]).
     half: bool,
-    /// Where each plane's samples are: (buffer, channels in it, channel).
-    at: Vec<(usize, usize, usize)>,
+    /// Where each plane's samples are.
+    at: Vec<Slot>,
     resized: Vec<Vec<u8>>,
 }
+
+/// Where one plane's resized samples are: channel `channel` of the `channels` interleaved in
+/// buffer `buffer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    buffer: usize,
+    channels: usize,
+    channel: usize,
+}
+
+impl Slot {
+    const fn new(buffer: usize, channels: usize, channel: usize) -> Slot {
+        Slot {
+            buffer,
+            channels,
+            channel,
+        }
+    }
+}
+
+/// Luma in a buffer of its own, Cb and Cr interleaved in a second: how the planes of a YCbCr
+/// file with subsampled chroma (or with chroma brought to half size) come out of the resize.
+const LUMA_AND_CHROMA_PAIR: [Slot; 3] = [Slot::new(0, 1, 0), Slot::new(1, 2, 0), Slot::new(1, 2, 1)];
 
 /// Resizes `region` (given on the first plane's grid) of a JPEG's planes to `w`×`h`: each
 /// plane from its own grid with Lanczos3 (subsampled chroma is never upsampled first); YCbCr
@@ -83,8 +106,8 @@ pub(super) fn resize_planes(
             None => groups.push(vec![i]),
         }
     }
-    // Where each plane's resized samples are: (group, channels in it, channel).
-    let mut at = vec![(0, 1, 0); src.planes.len()];
+    // Where each plane's resized samples are: a buffer per group.
+    let mut at = vec![Slot::new(0, 1, 0); src.planes.len()];
     let mut resized = Vec::with_capacity(groups.len());
     for (gi, g) in groups.iter().enumerate() {
         let p = &src.planes[g[0]];
@@ -97,7 +120,7 @@ pub(super) fn resize_planes(
         };
         let k = g.len();
         for (c, &pi) in g.iter().enumerate() {
-            at[pi] = (gi, k, c);
+            at[pi] = Slot::new(gi, k, c);
         }
         let interleaved;
         let data = match g.as_slice() {
@@ -148,7 +171,7 @@ impl ResizedPlanes {
     pub(super) fn is_luma_and_chroma(&self) -> bool {
         self.model == jpeg::ColorModel::YCbCr
             && self.half
-            && self.at == [(0, 1, 0), (1, 2, 0), (1, 2, 1)]
+            && self.at == LUMA_AND_CHROMA_PAIR
     }
 
     /// Luma (one channel) and the chroma pair (two channels, ⌈w/2⌉×⌈h/2⌉) of planes that
@@ -180,7 +203,7 @@ impl ResizedPlanes {
             // The usual shapes, each with its own loop: luma and a chroma pair (4:2:0, 4:2:2, and
             // 4:4:4 with half chroma), 4:4:4 at full chroma (one image of three channels), and
             // greyscale.
-            ([(0, 1, 0), (1, 2, 0), (1, 2, 1)], [y, cbcr]) if ycc => {
+            (at, [y, cbcr]) if ycc && at == LUMA_AND_CHROMA_PAIR => {
                 let cw = chroma_w as usize;
                 for (i, out) in rows.enumerate() {
                     let y = &y[i * n..][..n];
@@ -224,8 +247,8 @@ impl ResizedPlanes {
             // Anything else: each plane at the output size, on its own.
             _ => {
                 let sample = |plane: usize, i: usize| {
-                    let (g, k, c) = at[plane.min(at.len() - 1)];
-                    resized[g][i * k + c]
+                    let at = at[plane.min(at.len() - 1)];
+                    resized[at.buffer][i * at.channels + at.channel]
                 };
                 for (i, o) in rows.flatten().enumerate() {
                     let [a, b, c] = [0, 1, 2].map(|p| sample(p, i));

@@ -8,10 +8,6 @@ const GREEN: [u8; 3] = [0, 255, 0];
 const BLUE: [u8; 3] = [0, 0, 255];
 const YELLOW: [u8; 3] = [255, 255, 0];
 
-fn never() -> bool {
-    false
-}
-
 /// A `w`×`h` RGB image whose four quadrants are red, green (top), blue, yellow (bottom).
 fn quadrants(w: u32, h: u32) -> Vec<u8> {
     let mut data = Vec::with_capacity((w * h * 3) as usize);
@@ -184,7 +180,7 @@ fn rgb_at(img: &image::RgbaImage, x: u32, y: u32) -> [u8; 3] {
 }
 
 fn run(src: &[u8], ops: &Ops, format: Format) -> Rendered {
-    render(src, ops, format, &Limits::default(), &never).unwrap_or_else(|e| panic!("{ops:?}: {e}"))
+    render(src, ops, format, &Limits::default(), Deadline::none()).unwrap_or_else(|e| panic!("{ops:?}: {e}"))
 }
 
 #[test]
@@ -503,7 +499,7 @@ fn filters_change_pixels_but_not_size() {
 fn bad_sources_get_the_right_errors() {
     let limits = Limits::default();
     let err = |src: &[u8], limits: &Limits| {
-        render(src, &Ops::default(), Format::Png, limits, &never).unwrap_err()
+        render(src, &Ops::default(), Format::Png, limits, Deadline::none()).unwrap_err()
     };
     assert!(matches!(
         err(b"hello, world", &limits),
@@ -532,7 +528,7 @@ fn bad_sources_get_the_right_errors() {
         ..Ops::default()
     };
     assert!(matches!(
-        render(&src, &ops, Format::Png, &limits, &never),
+        render(&src, &ops, Format::Png, &limits, Deadline::none()),
         Err(Error::TooLarge(_))
     ));
 }
@@ -540,12 +536,13 @@ fn bad_sources_get_the_right_errors() {
 #[test]
 fn cancellation_stops_with_timeout() {
     let src = jpeg(64, 64, &quadrants(64, 64), None);
+    let limits = Limits::default();
     let r = render(
         &src,
         &Ops::default(),
         Format::Png,
-        &Limits::default(),
-        &|| true,
+        &limits,
+        Deadline::new(limits.render_timeout_ms, &|| true),
     );
     assert!(matches!(r, Err(Error::Timeout(_))));
 }
@@ -557,7 +554,7 @@ fn large_jpeg_is_decoded_at_reduced_scale() {
     let (w, h) = (2400, 1600);
     let src = jpeg(w, h, &quadrants(w, h), None);
     let probe = probe(&src, &Limits::default()).unwrap();
-    let source = decode(&src, &probe, 150.0 / 2400.0, None, &Limits::default()).unwrap();
+    let (source, _) = decode(&src, &probe, 150.0 / 2400.0, None, &Limits::default()).unwrap();
     assert_eq!(source.size(), (300, 200));
     let img = decoded(&run(
         &src,
@@ -595,12 +592,12 @@ fn planes_resize_like_rgb_pixels() {
     sources.extend(jpeg::installed_photographs(true).into_iter().take(1));
     for (name, src) in &sources {
         for eighths in [8, 6, 5, 4, 3, 2] {
-            let px = jpeg::decode(src, eighths).unwrap();
-            let Some(Decoded::Planes(planes)) = jpeg::decode_planes(src, eighths) else {
+            let px = Pixels::from(jpeg::decode(src, eighths).unwrap());
+            let Ok(jpeg::Output::Planes(planes)) = jpeg::decode_planes(src, eighths) else {
                 panic!("{name} {eighths}/8: no planes");
             };
             assert_eq!(Decoded::Planes(planes).size(), (px.w, px.h), "{name}");
-            let Some(Decoded::Planes(planes)) = jpeg::decode_planes(src, eighths) else {
+            let Ok(jpeg::Output::Planes(planes)) = jpeg::decode_planes(src, eighths) else {
                 unreachable!()
             };
             let (w, h) = (f64::from(px.w), f64::from(px.h));
@@ -682,7 +679,7 @@ fn jpeg_from_luma_and_chroma_matches_the_rgb_route() {
     // route through RGB, for every EXIF orientation, on a card whose chroma runs across (Cb)
     // and down (Cr): a plane turned the wrong way, or chroma off by a row, is far off.
     let src = jpeg::test_card(333, 517, jpeg_encoder::SamplingFactor::R_4_2_0, 0);
-    let Some(Decoded::Planes(planes)) = jpeg::decode_planes(&src, 4) else {
+    let Ok(jpeg::Output::Planes(planes)) = jpeg::decode_planes(&src, 4) else {
         panic!("no planes");
     };
     let (w, h) = (f64::from(planes.planes[0].w), f64::from(planes.planes[0].h));
@@ -887,7 +884,7 @@ fn animated_gif_frames_are_counted_and_limited() {
         max_frames: 3,
         ..Limits::default()
     };
-    let r = render(&bytes, &Ops::default(), Format::Png, &strict, &never);
+    let r = render(&bytes, &Ops::default(), Format::Png, &strict, Deadline::none());
     assert!(matches!(r, Err(Error::TooLarge(_))));
 }
 
@@ -966,4 +963,33 @@ fn two_channel_planes_are_resized_as_two_independent_samples() {
         let got: Vec<u8> = together.iter().skip(c).step_by(2).copied().collect();
         assert_eq!(got, alone, "sample {c} of the pair");
     }
+}
+
+#[test]
+fn jpegs_the_own_decoder_declines_say_why() {
+    let small = Ops {
+        width: Some(32),
+        ..Ops::default()
+    };
+    let plain = jpeg(64, 48, &quadrants(64, 48), None);
+    assert_eq!(run(&plain, &small, Format::Png).jpeg_fallback, None);
+    // Four components: print assets that reach the web.
+    let cmyk_pixels: Vec<u8> = (0..64 * 48).flat_map(|i| [(i % 256) as u8, 40, 200, 10]).collect();
+    let mut cmyk = Vec::new();
+    jpeg_encoder::Encoder::new(&mut cmyk, 90)
+        .encode(&cmyk_pixels, 64, 48, jpeg_encoder::ColorType::Cmyk)
+        .unwrap();
+    let r = run(&cmyk, &small, Format::Png);
+    assert!(
+        matches!(r.jpeg_fallback, Some(Declined::Unsupported(_))),
+        "{:?}",
+        r.jpeg_fallback
+    );
+    assert_eq!((r.width, r.height), (32, 24));
+    // A baseline frame in one scan per component (jpeg-encoder writes 4:1:1 that way).
+    let scans = jpeg::test_card(64, 48, jpeg_encoder::SamplingFactor::R_4_1_1, 0);
+    assert_eq!(
+        run(&scans, &small, Format::Png).jpeg_fallback,
+        Some(Declined::Unsupported("a baseline frame in several scans"))
+    );
 }

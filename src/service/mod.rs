@@ -25,7 +25,7 @@ pub use respond::{error_response, options_response, Outcome};
 
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::render;
+use crate::render::{self, Deadline};
 use crate::request::{is_rendition_key, KeyRing, RenderRequest};
 use crate::store::{bare_etag, NewObject, Put, Store};
 
@@ -80,6 +80,9 @@ pub struct Stats {
     pub errors: AtomicU64,
     /// Renditions deleted right after being stored because their source changed meanwhile.
     pub stale: AtomicU64,
+    /// Renders of a JPEG that the renderer's own decoder declined, so that `jpeg-decoder`
+    /// decoded it instead, at full size or at 1/2, 1/4 or 1/8 (slower; the log says why).
+    pub jpeg_fallbacks: AtomicU64,
 }
 
 pub struct Service {
@@ -257,16 +260,17 @@ impl Service {
             let (ops, format) = (req.ops.clone(), req.format);
             let rendered = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                let cancelled = move || Instant::now() >= deadline;
-                let limits = Limits {
-                    render_timeout_ms: budget_ms,
-                    ..limits
-                };
-                render::render(&source.bytes, &ops, format, &limits, &cancelled)
+                let passed = move || Instant::now() >= deadline;
+                let deadline = Deadline::new(budget_ms, &passed);
+                render::render(&source.bytes, &ops, format, &limits, deadline)
             })
             .await
             .map_err(|e| Error::Internal(format!("render task: {e}")))??;
             let rendered_at = started.elapsed();
+            if let Some(reason) = rendered.jpeg_fallback {
+                self.stats.jpeg_fallbacks.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(key, %reason, "jpeg source decoded by jpeg-decoder");
+            }
             let content_type = rendered.format.content_type().to_string();
             let bytes = Bytes::from(rendered.bytes);
             let new = NewObject::new(&content_type).rendered_from(&source_etag);

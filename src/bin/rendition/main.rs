@@ -17,6 +17,7 @@ use rendition::lifecycle::{invalidation_path, purge as purge_source, Cdn, Keep, 
 use rendition::options::{Decimal, Options};
 use rendition::settings::{self, presets_from, Settings};
 use rendition::store::{FsStore, Store};
+use rendition::render::Deadline;
 use rendition::{render, server, watch, Answer, Service};
 
 /// Signed, lazy image renditions: render on first view, store under the requested key, and
@@ -448,7 +449,6 @@ fn render_files(args: RenderArgs, settings: &Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("creating {}", args.out_dir.display()))?;
     let limits = settings.limits.clone();
-    let never = || false;
     let mut failed = 0;
     for input in &args.inputs {
         let result = (|| -> anyhow::Result<PathBuf> {
@@ -465,7 +465,7 @@ fn render_files(args: RenderArgs, settings: &Settings) -> anyhow::Result<()> {
             let (ops, format) = args.ops.resolve(name)?;
             let bytes =
                 std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
-            let out = render::render(&bytes, &ops, format, &limits, &never)?;
+            let out = render::render(&bytes, &ops, format, &limits, Deadline::none())?;
             let stem = input
                 .file_stem()
                 .and_then(|s| s.to_str())

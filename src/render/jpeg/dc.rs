@@ -11,77 +11,61 @@
 //! components (greyscale, YCbCr or RGB), any sampling factors, interleaved or per-component DC
 //! scans, successive approximation and restart intervals.
 
-use super::{Bits, ColorModel, Frame, Pixels, Tables};
+use super::color::{ycc_to_rgb, ColorModel};
+use super::huffman::{Bits, Restarts};
+use super::markers::{skip_entropy_data, Component, Frame, ScanHeader};
+use super::tables::Tables;
+use super::{Declined, Image};
 
-/// Decodes (DC) or skips (AC) one scan whose header is `header` and whose data starts at
-/// `pos`; returns the position of the marker that ends it.
+/// Decodes (DC) or skips (AC) one scan `scan` whose data starts at `pos`; returns the
+/// position of the marker that ends it.
 pub(super) fn scan(
     data: &[u8],
     pos: usize,
-    header: &[u8],
+    scan: &ScanHeader,
     frame: &mut Frame,
     tables: &Tables,
-) -> Option<usize> {
+) -> Result<usize, Declined> {
     let comps = &mut frame.comps;
-    let ns = usize::from(*header.first()?);
-    let mut members = Vec::with_capacity(ns);
-    for i in 0..ns {
-        let id = *header.get(1 + i * 2)?;
-        let table = usize::from(header.get(2 + i * 2)? >> 4);
-        members.push((comps.iter().position(|c| c.id == id)?, table));
-    }
-    let rest = header.get(1 + ns * 2..4 + ns * 2)?;
-    let (ss, se, ah, al) = (rest[0], rest[1], rest[2] >> 4, rest[2] & 15);
+    let members = &scan.members;
+    let ns = members.len();
+    let (ss, se, ah, al) = (scan.ss, scan.se, scan.ah, scan.al);
     if ss != 0 {
-        return Some(skip_entropy_data(data, pos));
+        return Ok(skip_entropy_data(data, pos));
     }
     if se != 0 || al > 13 {
-        return None;
+        return Err(Declined::Corrupt("a DC scan with AC coefficients or over 13 bits"));
     }
-    let restart_interval = tables.restart_interval;
     let mut bits = Bits::new(data, pos);
     let mut pred = vec![0i32; ns];
-    let mut mcus_left = restart_interval;
-    let unit = |bits: &mut Bits, mcus_left: &mut usize, pred: &mut [i32]| -> bool {
-        if restart_interval > 0 {
-            if *mcus_left == 0 {
-                if !bits.restart() {
-                    return false;
-                }
-                pred.iter_mut().for_each(|p| *p = 0);
-                *mcus_left = restart_interval;
-            }
-            *mcus_left -= 1;
-        }
-        true
-    };
+    let mut restarts = Restarts::new(tables.restart_interval);
     let decode_block = |bits: &mut Bits,
                         k: usize,
-                        comp: &mut super::Component,
+                        comp: &mut Component,
                         block: usize,
                         pred: &mut [i32]|
-     -> Option<()> {
+     -> Result<(), Declined> {
         if ah == 0 {
-            let table = tables.dc.get(members[k].1)?.as_ref()?;
+            let table = tables.dc_table(members[k].dc_table)?;
             bits.refill();
-            let size = table.decode(bits)?;
+            let size = table.decode(bits).ok_or_else(|| bits.declined())?;
             if size > 11 {
-                return None;
+                return Err(bits.declined());
             }
             pred[k] += bits.receive_extend(size);
             comp.dc[block] = pred[k] << al;
         } else if bits.bit() == 1 {
             comp.dc[block] |= 1 << al;
         }
-        Some(())
+        Ok(())
     };
     if ns == 1 {
-        let c = members[0].0;
+        let c = members[0].comp;
         let (used_w, used_h, bw) = (comps[c].used_w, comps[c].used_h, comps[c].bw);
         for by in 0..used_h {
             for bx in 0..used_w {
-                if !unit(&mut bits, &mut mcus_left, &mut pred) {
-                    return None;
+                if restarts.next(&mut bits)? {
+                    pred.iter_mut().for_each(|p| *p = 0);
                 }
                 decode_block(&mut bits, 0, &mut comps[c], by * bw + bx, &mut pred)?;
             }
@@ -89,10 +73,10 @@ pub(super) fn scan(
     } else {
         for my in 0..frame.mcuy {
             for mx in 0..frame.mcux {
-                if !unit(&mut bits, &mut mcus_left, &mut pred) {
-                    return None;
+                if restarts.next(&mut bits)? {
+                    pred.iter_mut().for_each(|p| *p = 0);
                 }
-                for (k, &(c, _)) in members.iter().enumerate() {
+                for (k, c) in members.iter().map(|m| m.comp).enumerate() {
                     let (h, v, bw) = (comps[c].h, comps[c].v, comps[c].bw);
                     for y in 0..v {
                         for x in 0..h {
@@ -107,41 +91,26 @@ pub(super) fn scan(
     // Bits past the data were used: the scan was cut short (a truncated upload) or is
     // corrupt, and the blocks after the cut would come out as made-up values.
     if bits.overran() {
-        return None;
+        return Err(Declined::Truncated);
     }
-    for &(c, _) in &members {
-        let comp = &mut comps[c];
+    for m in members {
+        let comp = &mut comps[m.comp];
         comp.dc_low_bit = match (ah, comp.dc_low_bit) {
             (0, _) => Some(al),
             (_, Some(low)) if low == ah => Some(al),
             // A refinement for bits we never had: the file is not what we understand.
-            _ => return None,
+            _ => return Err(Declined::Corrupt("a DC refinement of bits never sent")),
         };
     }
-    Some(skip_entropy_data(data, bits.pos))
-}
-
-/// Position of the next marker that is not a restart marker or a stuffed byte.
-pub(super) fn skip_entropy_data(data: &[u8], mut pos: usize) -> usize {
-    while pos + 1 < data.len() {
-        match data[pos..].iter().position(|&b| b == 0xFF) {
-            None => return data.len(),
-            Some(i) => pos += i,
-        }
-        match data.get(pos + 1) {
-            Some(0) | Some(0xD0..=0xD7) | Some(0xFF) => pos += 1,
-            _ => return pos,
-        }
-    }
-    data.len()
+    Ok(skip_entropy_data(data, bits.pos))
 }
 
 /// The image at 1/8 scale from the DC coefficients gathered by [`scan`]: block averages to
-/// 8-bit samples, upsampled to the luma grid, converted to RGB. `None` when a component was
+/// 8-bit samples, upsampled to the luma grid, converted to RGB. Declined when a component was
 /// never scanned. (A file that ended before every DC bit arrived still has usable coarse DC.)
-pub(super) fn finish(frame: &Frame, tables: &Tables) -> Option<Pixels> {
+pub(super) fn finish(frame: &Frame, tables: &Tables) -> Result<Image, Declined> {
     if frame.comps.iter().any(|c| c.dc_low_bit.is_none()) {
-        return None;
+        return Err(Declined::Truncated);
     }
     let (w, h) = (frame.width.div_ceil(8), frame.height.div_ceil(8));
     let (hmax, vmax) = (frame.hmax, frame.vmax);
@@ -166,7 +135,7 @@ pub(super) fn finish(frame: &Frame, tables: &Tables) -> Option<Pixels> {
                     o.fill(l);
                 }
             }
-            ColorModel::YCbCr => super::ycc_to_rgb(&rows[0], &rows[1], &rows[2], out_row),
+            ColorModel::YCbCr => ycc_to_rgb(&rows[0], &rows[1], &rows[2], out_row),
             ColorModel::Rgb => {
                 for (x, o) in out_row.chunks_exact_mut(3).enumerate() {
                     o.copy_from_slice(&[rows[0][x], rows[1][x], rows[2][x]]);
@@ -174,7 +143,11 @@ pub(super) fn finish(frame: &Frame, tables: &Tables) -> Option<Pixels> {
             }
         }
     }
-    Some(Pixels::new(w as u32, h as u32, 3, out))
+    Ok(Image {
+        w: w as u32,
+        h: h as u32,
+        data: out,
+    })
 }
 
 #[cfg(test)]
@@ -210,7 +183,7 @@ mod tests {
 
     /// Asserts that the DC decode of `jpeg` is close to jpeg-decoder's 1/8-scale decode.
     fn assert_matches_reference(jpeg: &[u8], label: &str) {
-        let ours = decode(jpeg, 1).unwrap_or_else(|| panic!("{label}: not decoded"));
+        let ours = decode(jpeg, 1).unwrap_or_else(|e| panic!("{label}: not decoded ({e})"));
         let (rw, rh, theirs) = reference(jpeg);
         let theirs: Vec<u8> = if theirs.len() == usize::from(rw) * usize::from(rh) {
             theirs.iter().flat_map(|&l| [l, l, l]).collect()
@@ -307,7 +280,7 @@ mod tests {
         let first = sos[0] + 14;
         for cut in [first + 1, (first + sos[1]) / 2, sos[1] - 2, sos[6] + 20] {
             assert!(
-                decode(&jpeg[..cut], 1).is_none(),
+                decode(&jpeg[..cut], 1).is_err(),
                 "cut at {cut} of {}",
                 jpeg.len()
             );
@@ -316,7 +289,7 @@ mod tests {
 
     #[test]
     fn garbage_is_left_to_the_general_decoder() {
-        assert!(decode(b"\xFF\xD8\xFF\xC2", 1).is_none());
-        assert!(decode(b"not a jpeg", 1).is_none());
+        assert!(decode(b"\xFF\xD8\xFF\xC2", 1).is_err());
+        assert!(decode(b"not a jpeg", 1).is_err());
     }
 }

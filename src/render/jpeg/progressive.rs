@@ -5,10 +5,13 @@
 //! coefficients of the whole image are kept until the last scan, but only as much of them as
 //! the output needs ([`Coefficients`]: the values of the corner the scaled transform reads, and
 //! which of the others are non-zero); then each block goes through the same scaled inverse DCT
-//! and strip-by-strip colour conversion as a baseline file ([`super::scaled::Canvas`]).
+//! and strip-by-strip colour conversion as a baseline file ([`super::canvas::Canvas`]).
 
-use super::scaled::Canvas;
-use super::{Bits, Decoded, Frame, Huffman, Layout, Tables};
+use super::canvas::Canvas;
+use super::huffman::{Bits, Huffman, Restarts};
+use super::markers::{skip_entropy_data, Frame, ScanHeader};
+use super::tables::Tables;
+use super::{Declined, Layout, Output};
 
 /// Reads the next Huffman symbol, topping the reader up first.
 #[inline(always)]
@@ -28,44 +31,36 @@ struct Band {
     al: u8,
 }
 
-/// Decodes one scan whose header is `header` and whose data starts at `pos` into the frame's
-/// coefficient store; returns the position of the marker that ends it.
+/// Decodes one scan `scan` whose data starts at `pos` into the frame's coefficient store;
+/// returns the position of the marker that ends it.
 pub(super) fn scan(
     data: &[u8],
     pos: usize,
-    header: &[u8],
+    scan: &ScanHeader,
     frame: &mut Frame,
     tables: &Tables,
-) -> Option<usize> {
-    let ns = usize::from(*header.first()?);
-    let mut members = Vec::with_capacity(ns);
-    for i in 0..ns {
-        let id = *header.get(1 + i * 2)?;
-        let selectors = *header.get(2 + i * 2)?;
-        let c = frame.comps.iter().position(|c| c.id == id)?;
-        members.push((c, usize::from(selectors >> 4), usize::from(selectors & 15)));
-    }
-    let rest = header.get(1 + ns * 2..4 + ns * 2)?;
+) -> Result<usize, Declined> {
+    let members = &scan.members;
+    let ns = members.len();
     let band = Band {
-        ss: usize::from(rest[0]),
-        se: usize::from(rest[1]),
-        ah: rest[2] >> 4,
-        al: rest[2] & 15,
+        ss: usize::from(scan.ss),
+        se: usize::from(scan.se),
+        ah: scan.ah,
+        al: scan.al,
     };
     // DC and AC never share a scan, and AC scans hold one component (ITU T.81, G.1.1.1.1).
     let dc_scan = band.ss == 0;
     if band.ss > band.se || band.se > 63 || (dc_scan && band.se != 0) || band.al > 13 {
-        return None;
+        return Err(Declined::Corrupt("a scan's band or bit position"));
     }
     if !dc_scan && ns != 1 {
-        return None;
+        return Err(Declined::Corrupt("an AC scan of several components"));
     }
-    let table = |c: usize| -> Option<&Huffman> {
-        let (_, dc, ac) = members[c];
+    let table = |k: usize| -> Result<&Huffman, Declined> {
         if dc_scan {
-            tables.dc.get(dc)?.as_ref()
+            tables.dc_table(members[k].dc_table)
         } else {
-            tables.ac.get(ac)?.as_ref()
+            tables.ac_table(members[k].ac_table)
         }
     };
     // Tables are only needed by first scans and AC refinements (a DC refinement is raw bits).
@@ -78,49 +73,42 @@ pub(super) fn scan(
     let mut bits = Bits::new(data, pos);
     let mut pred = vec![0i32; ns];
     let mut eobrun = 0u32;
-    let restart_interval = tables.restart_interval;
-    let mut mcus_left = restart_interval;
-    let mut restart = |bits: &mut Bits, pred: &mut [i32], eobrun: &mut u32| -> bool {
-        if restart_interval > 0 {
-            if mcus_left == 0 {
-                if !bits.restart() {
-                    return false;
-                }
-                pred.iter_mut().for_each(|p| *p = 0);
-                *eobrun = 0;
-                mcus_left = restart_interval;
-            }
-            mcus_left -= 1;
-        }
-        true
-    };
+    let mut restarts = Restarts::new(tables.restart_interval);
     if ns == 1 {
-        let (c, ..) = members[0];
-        let comp = &mut frame.comps[c];
+        let comp = &mut frame.comps[members[0].comp];
         let (used_w, used_h, bw) = (comp.used_w, comp.used_h, comp.bw);
         for by in 0..used_h {
             for bx in 0..used_w {
-                if !restart(&mut bits, &mut pred, &mut eobrun) {
-                    return None;
+                if restarts.next(&mut bits)? {
+                    pred.iter_mut().for_each(|p| *p = 0);
+                    eobrun = 0;
                 }
-                let block = comp.coefs.block(by * bw + bx)?;
-                decode_block(&mut bits, chosen[0], band, &mut pred[0], &mut eobrun, block)?;
+                let block = comp.coefs.block(by * bw + bx).ok_or(OUTSIDE)?;
+                let p = &mut pred[0];
+                if decode_block(&mut bits, chosen[0], band, p, &mut eobrun, block).is_none() {
+                    return Err(bits.declined());
+                }
             }
         }
     } else {
         for my in 0..frame.mcuy {
             for mx in 0..frame.mcux {
-                if !restart(&mut bits, &mut pred, &mut eobrun) {
-                    return None;
+                if restarts.next(&mut bits)? {
+                    pred.iter_mut().for_each(|p| *p = 0);
+                    eobrun = 0;
                 }
-                for (k, &(c, ..)) in members.iter().enumerate() {
+                for (k, c) in members.iter().map(|m| m.comp).enumerate() {
                     let comp = &mut frame.comps[c];
                     for y in 0..comp.v {
                         for x in 0..comp.h {
                             let b = (my * comp.v + y) * comp.bw + mx * comp.h + x;
-                            let block = comp.coefs.block(b)?;
+                            let block = comp.coefs.block(b).ok_or(OUTSIDE)?;
                             let p = &mut pred[k];
-                            decode_block(&mut bits, chosen[k], band, p, &mut eobrun, block)?;
+                            let table = chosen[k];
+                            if decode_block(&mut bits, table, band, p, &mut eobrun, block).is_none()
+                            {
+                                return Err(bits.declined());
+                            }
                         }
                     }
                 }
@@ -128,10 +116,13 @@ pub(super) fn scan(
         }
     }
     if bits.overran() {
-        return None;
+        return Err(Declined::Truncated);
     }
-    Some(super::dc::skip_entropy_data(data, bits.pos))
+    Ok(skip_entropy_data(data, bits.pos))
 }
+
+/// A block past the end of a component's coefficient store.
+const OUTSIDE: Declined = Declined::Corrupt("a block outside the image");
 
 /// Decodes one block's part of a scan (ITU T.81 G.1.2; the refinement follows libjpeg's
 /// reading of it).
@@ -246,7 +237,7 @@ fn span(from: usize, to: usize) -> u64 {
 /// A progressive component's coefficients, kept until the last scan. An AC refinement scan
 /// sends a correction bit for every coefficient of its band that an earlier scan made non-zero,
 /// so it needs to know which those are, but their values are needed only where the scaled
-/// transform reads them (its corner, [`super::scaled::corner`]). So each block keeps a mask of
+/// transform reads them (its corner, [`super::canvas::corner`]). So each block keeps a mask of
 /// its non-zero coefficients and the values of the kept ones: at 2/8 scale 16 bytes instead
 /// of 128, and a refinement skips the bits of the coefficients it has no use for in bulk.
 #[derive(Clone)]
@@ -356,12 +347,12 @@ pub(super) fn finish(
     tables: &Tables,
     eighths: usize,
     layout: Layout,
-) -> Option<Decoded> {
+) -> Result<Output, Declined> {
     let mut canvas = Canvas::new(frame, tables, eighths, layout)?;
-    // The store kept what this canvas reads (both follow `scaled::corner`).
+    // The store kept what this canvas reads (both follow `canvas::corner`).
     for (s, comp) in canvas.samplers.iter().zip(&frame.comps) {
         if s.kept_len() != comp.coefs.per_block {
-            return None;
+            return Err(Declined::Unsupported("a frame whose scale changed"));
         }
     }
     let mut coef = [0.0f32; 64];
@@ -372,7 +363,7 @@ pub(super) fn finish(
                     for x in 0..comp.h {
                         let b = (my * comp.v + y) * comp.bw + mx * comp.h + x;
                         let at = canvas.at(c, my, mx, x, y);
-                        let stored = comp.coefs.values(b)?;
+                        let stored = comp.coefs.values(b).ok_or(OUTSIDE)?;
                         canvas.samplers[c].emit_stored(stored, &mut coef, at);
                     }
                 }
@@ -380,13 +371,13 @@ pub(super) fn finish(
         }
         canvas.flush(my);
     }
-    Some(canvas.finish())
+    Ok(canvas.finish())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::scaled::tests::assert_matches_reference;
-    use super::super::{decode, decode_planes, Decoded};
+    use super::super::testing::{assert_matches_reference, installed_photographs};
+    use super::super::{decode, decode_planes, is_progressive, Output};
 
     #[test]
     fn equals_the_baseline_decode_of_the_same_coefficients() {
@@ -405,7 +396,7 @@ mod tests {
                 assert!(p.data == b.data, "{name} at {eighths}/8: pixels differ");
                 // Planes keep a smaller corner of subsampled chroma blocks than RGB does.
                 let planes = |jpeg: &[u8]| match decode_planes(jpeg, eighths) {
-                    Some(Decoded::Planes(p)) => p.planes.into_iter().map(|p| (p.w, p.h, p.data)),
+                    Ok(Output::Planes(p)) => p.planes.into_iter().map(|p| (p.w, p.h, p.data)),
                     _ => panic!("{name} at {eighths}/8: no planes"),
                 };
                 assert!(
@@ -418,7 +409,7 @@ mod tests {
 
     #[test]
     fn matches_the_general_decoder_on_installed_photographs() {
-        for (name, jpeg) in super::super::installed_photographs(true) {
+        for (name, jpeg) in installed_photographs(true) {
             assert_matches_reference(&jpeg, &name, 2.0);
         }
     }
@@ -427,10 +418,10 @@ mod tests {
     fn progressive_files_are_recognised_from_their_headers() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
         let read = |name: &str| std::fs::read(format!("{dir}/{name}.jpg")).unwrap();
-        assert!(super::super::is_progressive(&read("progressive-420")));
-        assert!(!super::super::is_progressive(&read("baseline-twin-420")));
-        assert!(!super::super::is_progressive(b"\xFF\xD8\xFF\xE0\x00"));
-        assert!(!super::super::is_progressive(b"not a jpeg"));
+        assert!(is_progressive(&read("progressive-420")));
+        assert!(!is_progressive(&read("baseline-twin-420")));
+        assert!(!is_progressive(b"\xFF\xD8\xFF\xE0\x00"));
+        assert!(!is_progressive(b"not a jpeg"));
     }
 
     #[test]
@@ -440,9 +431,9 @@ mod tests {
             "/tests/fixtures/progressive-420.jpg"
         );
         let jpeg = std::fs::read(path).unwrap();
-        assert!(decode(&jpeg, 4).is_some());
+        assert!(decode(&jpeg, 4).is_ok());
         for cut in [jpeg.len() - 2, jpeg.len() / 2, 700] {
-            assert!(decode(&jpeg[..cut], 4).is_none(), "cut at {cut}");
+            assert!(decode(&jpeg[..cut], 4).is_err(), "cut at {cut}");
         }
         // Any single-byte change never panics; whatever decodes has the promised size.
         let (w, h) = {
@@ -452,7 +443,7 @@ mod tests {
         for i in (0..jpeg.len()).step_by(5) {
             let mut bad = jpeg.clone();
             bad[i] ^= 0x5A;
-            if let Some(p) = decode(&bad, 2) {
+            if let Ok(p) = decode(&bad, 2) {
                 assert_eq!((p.w, p.h), (w, h));
             }
         }

@@ -1,0 +1,310 @@
+//! Entropy decoding: canonical Huffman tables with fast lookups, and the bit reader that
+//! takes a scan's entropy-coded data apart (byte stuffing, markers, restart intervals).
+
+use super::Declined;
+
+/// Bits of a fast lookup in [`Huffman`]: codes up to this long decode in one step.
+const FAST_BITS: u32 = 9;
+
+/// A canonical Huffman table (JPEG Annex C) with a lookup table for short codes.
+#[derive(Clone)]
+pub(super) struct Huffman {
+    /// Indexed by the next `FAST_BITS` bits: `length << 8 | symbol`, or 0 for a longer code.
+    fast: [u16; 1 << FAST_BITS],
+    /// For AC tables, indexed the same way: when a code and the magnitude bits that follow it
+    /// both fit in `FAST_BITS`, `value << 16 | run << 8 | bits used`; otherwise 0.
+    fast_ac: [i32; 1 << FAST_BITS],
+    /// For each code length 1..=16: the largest code of that length (-1 if none).
+    max_code: [i32; 17],
+    /// For each code length: index into `values` of its first code, minus that code.
+    offset: [i32; 17],
+    values: Vec<u8>,
+}
+
+impl Huffman {
+    pub(super) fn new(counts: &[u8; 16], values: &[u8]) -> Option<Huffman> {
+        let mut h = Huffman {
+            fast: [0; 1 << FAST_BITS],
+            fast_ac: [0; 1 << FAST_BITS],
+            max_code: [-1; 17],
+            offset: [0; 17],
+            values: values.to_vec(),
+        };
+        let (mut code, mut index) = (0i32, 0i32);
+        for len in 1..=16u32 {
+            let n = i32::from(counts[len as usize - 1]);
+            if code + n > 1 << len {
+                return None;
+            }
+            if n > 0 {
+                h.offset[len as usize] = index - code;
+                if len <= FAST_BITS {
+                    for c in code..code + n {
+                        let symbol = *values.get((c + h.offset[len as usize]) as usize)?;
+                        let first = (c as usize) << (FAST_BITS - len);
+                        let entry = (len as u16) << 8 | u16::from(symbol);
+                        h.fast[first..first + (1 << (FAST_BITS - len))].fill(entry);
+                    }
+                }
+                code += n;
+                index += n;
+                h.max_code[len as usize] = code - 1;
+            }
+            code <<= 1;
+        }
+        for (i, &entry) in h.fast.iter().enumerate() {
+            let (len, symbol) = (u32::from(entry >> 8), entry as u8);
+            let (run, size) = (i32::from(symbol >> 4), u32::from(symbol & 15));
+            if entry == 0 || size == 0 || len + size > FAST_BITS {
+                continue;
+            }
+            let magnitude = (i as i32 >> (FAST_BITS - len - size)) & ((1 << size) - 1);
+            let value = extend(magnitude, size);
+            h.fast_ac[i] = value << 16 | run << 8 | (len + size) as i32;
+        }
+        (index as usize == values.len()).then_some(h)
+    }
+
+    /// Decodes one AC symbol and the magnitude after it: (run of zeros, value), with value 0
+    /// for the end-of-block and zero-run (size 0) symbols, whose run is then the symbol's.
+    /// The reader must hold at least 32 bits.
+    #[inline(always)]
+    pub(super) fn decode_ac(&self, bits: &mut Bits) -> Option<(usize, i32)> {
+        let fast = self.fast_ac[bits.peek(FAST_BITS) as usize];
+        if fast != 0 {
+            bits.consume((fast & 0xFF) as u32);
+            return Some((((fast >> 8) & 0xFF) as usize, fast >> 16));
+        }
+        let rs = self.decode(bits)?;
+        Some((usize::from(rs >> 4), bits.receive_extend(rs & 15)))
+    }
+
+    /// Decodes one symbol. The reader must hold at least 16 bits (see [`Bits::refill`]).
+    #[inline(always)]
+    pub(super) fn decode(&self, bits: &mut Bits) -> Option<u8> {
+        let entry = self.fast[bits.peek(FAST_BITS) as usize];
+        if entry != 0 {
+            bits.consume(u32::from(entry >> 8));
+            return Some(entry as u8);
+        }
+        for len in FAST_BITS + 1..=16 {
+            let code = bits.peek(len) as i32;
+            if code <= self.max_code[len as usize] {
+                bits.consume(len);
+                return self
+                    .values
+                    .get((code + self.offset[len as usize]) as usize)
+                    .copied();
+            }
+        }
+        None
+    }
+}
+
+/// JPEG's EXTEND: the `size`-bit magnitude `v` (1..=15 bits) as a signed value.
+#[inline(always)]
+fn extend(v: i32, size: u32) -> i32 {
+    if v < 1 << (size - 1) {
+        v - (1 << size) + 1
+    } else {
+        v
+    }
+}
+
+/// Reads the entropy-coded data of one scan, 64 bits at a time: byte stuffing removed, and
+/// zeros fed once a marker (or the end of the data) is reached.
+pub(super) struct Bits<'a> {
+    data: &'a [u8],
+    /// Next byte to read; it never moves past a marker.
+    pub(super) pos: usize,
+    /// The unread bits, most significant first.
+    acc: u64,
+    pub(super) count: u32,
+    /// Zero bytes fed past a marker or the end of the data.
+    padding: u32,
+}
+
+impl<'a> Bits<'a> {
+    pub(super) fn new(data: &'a [u8], pos: usize) -> Self {
+        Bits {
+            data,
+            pos,
+            acc: 0,
+            count: 0,
+            padding: 0,
+        }
+    }
+
+    /// Tops the reader up to at least 57 bits.
+    #[inline(always)]
+    pub(super) fn refill(&mut self) {
+        if self.count > 56 {
+            return;
+        }
+        // Fast path: the next 8 bytes hold no 0xFF, so they go in as they are.
+        if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
+            let word = u64::from_be_bytes(chunk.try_into().unwrap_or([0; 8]));
+            // A byte is 0xFF exactly when the same byte of !word is zero.
+            let inv = !word;
+            let no_ff =
+                (inv.wrapping_sub(0x0101_0101_0101_0101) & !inv & 0x8080_8080_8080_8080) == 0;
+            if no_ff {
+                let take = (64 - self.count) / 8;
+                self.acc |= (word >> (64 - 8 * take)) << (64 - self.count - 8 * take);
+                self.count += 8 * take;
+                self.pos += take as usize;
+                return;
+            }
+        }
+        while self.count <= 56 {
+            let byte = match self.data.get(self.pos) {
+                Some(&0xFF) if self.data.get(self.pos + 1) == Some(&0) => {
+                    self.pos += 2;
+                    0xFF
+                }
+                Some(&0xFF) | None => {
+                    self.padding += 1;
+                    0
+                }
+                Some(&b) => {
+                    self.pos += 1;
+                    b
+                }
+            };
+            self.acc |= u64::from(byte) << (56 - self.count);
+            self.count += 8;
+        }
+    }
+
+    /// The next `n` (1..=32) bits, without consuming them.
+    #[inline(always)]
+    fn peek(&self, n: u32) -> u32 {
+        (self.acc >> (64 - n)) as u32
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, n: u32) {
+        self.acc <<= n;
+        self.count -= n;
+    }
+
+    /// Reads `n` (0..=16) bits as an unsigned number.
+    #[inline(always)]
+    pub(super) fn bits(&mut self, n: u8) -> u32 {
+        if n == 0 {
+            return 0;
+        }
+        if self.count < u32::from(n) {
+            self.refill();
+        }
+        let v = self.peek(u32::from(n));
+        self.consume(u32::from(n));
+        v
+    }
+
+    /// Drops the next `n` bits.
+    #[inline(always)]
+    pub(super) fn skip(&mut self, mut n: u32) {
+        while n > 0 {
+            if self.count < 32 {
+                self.refill();
+            }
+            let step = n.min(32);
+            self.consume(step);
+            n -= step;
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn bit(&mut self) -> u32 {
+        if self.count == 0 {
+            self.refill();
+        }
+        let v = (self.acc >> 63) as u32;
+        self.consume(1);
+        v
+    }
+
+    /// Reads a `size`-bit magnitude and extends it to a signed value (JPEG's RECEIVE and
+    /// EXTEND). The reader must hold `size` bits.
+    #[inline(always)]
+    pub(super) fn receive_extend(&mut self, size: u8) -> i32 {
+        if size == 0 {
+            return 0;
+        }
+        let v = self.peek(u32::from(size)) as i32;
+        self.consume(u32::from(size));
+        extend(v, u32::from(size))
+    }
+
+    /// True when bits fed past a marker or the end of the data were used: the scan was cut
+    /// short or is corrupt.
+    pub(super) fn overran(&self) -> bool {
+        self.count < 8 * self.padding
+    }
+
+    /// Why a block could not be decoded: the data ran out (or a marker came), or it is not
+    /// valid Huffman-coded data.
+    pub(super) fn declined(&self) -> Declined {
+        if self.overran() {
+            Declined::Truncated
+        } else {
+            Declined::Corrupt("entropy-coded data")
+        }
+    }
+
+    /// Drops the buffered bits and steps over an RSTn marker, as a restart interval requires.
+    fn restart(&mut self) -> bool {
+        let clean = !self.overran();
+        self.acc = 0;
+        self.count = 0;
+        self.padding = 0;
+        match self.data.get(self.pos..self.pos + 2) {
+            Some([0xFF, m]) if clean && (0xD0..=0xD7).contains(m) => {
+                self.pos += 2;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Counts down a restart interval (DRI): after every `interval` MCUs (or blocks, in a scan of
+/// one component) the encoder ends the data with an RSTn marker and starts afresh.
+pub(super) struct Restarts {
+    interval: usize,
+    left: usize,
+}
+
+impl Restarts {
+    pub(super) fn new(interval: usize) -> Self {
+        Restarts {
+            interval,
+            left: interval,
+        }
+    }
+
+    /// Called before each MCU: at the end of an interval, steps `bits` over the RSTn marker
+    /// and answers `true`, and the caller resets its DC predictions (and end-of-band run).
+    /// Declined when the marker is not there: the data is cut short or corrupt.
+    #[inline(always)]
+    pub(super) fn next(&mut self, bits: &mut Bits) -> Result<bool, Declined> {
+        if self.interval == 0 {
+            return Ok(false);
+        }
+        let restart = self.left == 0;
+        if restart {
+            let cut = bits.overran();
+            if !bits.restart() {
+                return Err(if cut {
+                    Declined::Truncated
+                } else {
+                    Declined::Corrupt("a restart marker missing")
+                });
+            }
+            self.left = self.interval;
+        }
+        self.left -= 1;
+        Ok(restart)
+    }
+}

@@ -1,0 +1,305 @@
+//! The inverse DCT at reduced size: a block's 8×8 coefficients describe a continuous
+//! function over the block, and sampling it at the centres of an N×N grid instead of 8×8 is
+//! the same sum with the cosines evaluated at those centres, using only the coefficients below
+//! N in each direction (the higher ones are above the new grid's Nyquist frequency). A chroma
+//! block that covers 2×2 luma blocks (4:2:0) is sampled on a grid twice as fine, which lands
+//! its samples on the luma grid: upsampling comes for free and is exact within the block.
+//! The sums run in `f32` with the level shift and rounding folded in, and skip the rows and
+//! columns of coefficients that are zero, which in photographs is most of them.
+
+/// The most samples a block is evaluated at along one axis: 8 × the largest subsampling (4).
+const MAX_POINTS: usize = 32;
+
+/// `basis[u * MAX_POINTS + i] = C(u)/2 · cos((2i+1)uπ / 2n)` for `n` points: the 1-D inverse
+/// DCT of coefficient `u` sampled at the centre of output cell `i` of `n`. With the same factor
+/// for the other axis the product carries the 2-D transform's 1/4.
+fn basis(n: usize) -> Vec<f32> {
+    let mut b = vec![0.0f32; 8 * MAX_POINTS];
+    for u in 0..8 {
+        let c = if u == 0 {
+            std::f64::consts::FRAC_1_SQRT_2
+        } else {
+            1.0
+        };
+        for i in 0..n {
+            let angle = ((2 * i + 1) * u) as f64 * std::f64::consts::PI / (2 * n) as f64;
+            b[u * MAX_POINTS + i] = (c / 2.0 * angle.cos()) as f32;
+        }
+    }
+    b
+}
+
+/// The points a block is evaluated at: `nx`×`ny`, with each axis's [`basis`].
+pub(super) struct Grid {
+    pub(super) nx: usize,
+    pub(super) ny: usize,
+    bx: Vec<f32>,
+    by: Vec<f32>,
+}
+
+/// A block's dequantised coefficients in natural order, non-zero only in its first `rows` rows
+/// and `cols` columns.
+#[derive(Clone, Copy)]
+pub(super) struct Block<'a> {
+    pub(super) coef: &'a [f32; 64],
+    pub(super) rows: usize,
+    pub(super) cols: usize,
+}
+
+impl Grid {
+    pub(super) fn new(nx: usize, ny: usize) -> Grid {
+        Grid {
+            nx,
+            ny,
+            bx: basis(nx),
+            by: basis(ny),
+        }
+    }
+
+    /// Writes the `nx`×`ny` samples of `block` to `out`, `stride` apart.
+    #[inline]
+    pub(super) fn idct(&self, block: Block, out: &mut [u8], stride: usize) {
+        let (nx, ny, bx, by) = (self.nx, self.ny, &self.bx, &self.by);
+        let Block { coef, rows, cols } = block;
+    if rows == 1 && cols == 1 {
+        // A flat block: every basis value of coefficient 0 is the same.
+        let v = (coef[0] * bx[0] * by[0] + SHIFT) as u8;
+        for line in out.chunks_mut(stride).take(ny) {
+            line[..nx].fill(v);
+        }
+        return;
+    }
+    // Fixed sizes let the compiler unroll and vectorise the sums: square grids, and the
+    // 2:1 grids of 4:2:2 and 4:4:0 chroma.
+    let f = match (nx, ny) {
+        (1, 1) => idct_fixed::<1, 1>,
+        (2, 2) => idct_fixed::<2, 2>,
+        (3, 3) => idct_fixed::<3, 3>,
+        (4, 4) => idct_fixed::<4, 4>,
+        (5, 5) => idct_fixed::<5, 5>,
+        (6, 6) => idct_fixed::<6, 6>,
+        (7, 7) => idct_fixed::<7, 7>,
+        (8, 8) => return idct_butterfly(coef, rows, out, stride),
+        (16, 16) => idct_fixed::<16, 16>,
+        (2, 1) => idct_fixed::<2, 1>,
+        (4, 2) => idct_fixed::<4, 2>,
+        (8, 4) => idct_fixed::<8, 4>,
+        (16, 8) => idct_fixed::<16, 8>,
+        (1, 2) => idct_fixed::<1, 2>,
+        (2, 4) => idct_fixed::<2, 4>,
+        (4, 8) => idct_fixed::<4, 8>,
+        (8, 16) => idct_fixed::<8, 16>,
+        _ => return idct_any(self, block, out, stride),
+    };
+    f(self, block, out, stride)
+    }
+}
+
+/// 128 is the level shift; 0.5 makes the saturating `as u8` below round to nearest.
+const SHIFT: f32 = 128.5;
+
+/// [`Grid::idct`] for an `NX`×`NY` grid.
+#[inline(always)]
+fn idct_fixed<const NX: usize, const NY: usize>(
+    grid: &Grid,
+    block: Block,
+    out: &mut [u8],
+    stride: usize,
+) {
+    let (bx, by) = (&grid.bx, &grid.by);
+    let Block { coef, rows, cols } = block;
+    // Horizontal pass: tmp[v][i] = Σ_u coef[v][u] · bx[u][i]. Zeros inside the non-zero
+    // corner are multiplied rather than tested: a branch per coefficient mispredicts more
+    // than it saves.
+    let mut tmp = [[0.0f32; NX]; 8];
+    for (t, row) in tmp.iter_mut().zip(coef.chunks_exact(8)).take(rows) {
+        for (u, &c) in row.iter().enumerate().take(cols) {
+            let b: &[f32; NX] = bx[u * MAX_POINTS..][..NX].try_into().expect("NX wide");
+            for i in 0..NX {
+                t[i] += c * b[i];
+            }
+        }
+    }
+    // Vertical pass: out[j][i] = Σ_v by[v][j] · tmp[v][i] + 128.
+    for j in 0..NY {
+        let mut acc = [SHIFT; NX];
+        for (v, t) in tmp.iter().enumerate().take(rows) {
+            let b = by[v * MAX_POINTS + j];
+            for i in 0..NX {
+                acc[i] += b * t[i];
+            }
+        }
+        let line: &mut [u8; NX] = (&mut out[j * stride..][..NX]).try_into().expect("NX wide");
+        for i in 0..NX {
+            // Clamped first, the conversion vectorises (a bare saturating `as u8` does not).
+            line[i] = acc[i].clamp(0.0, 255.0) as i32 as u8;
+        }
+    }
+}
+
+/// The factor coefficient `u` of a row or column enters [`aan`] with: cos(uπ/16)·√2, and 1
+/// for u = 0 (Arai, Agui and Nakajima's scaled transform). With both axes' factors folded into
+/// the quantisers, the butterflies give 8 × the 2-D inverse DCT.
+pub(super) fn aan_scale(u: usize) -> f32 {
+    if u == 0 {
+        1.0
+    } else {
+        ((u as f64 * std::f64::consts::PI / 16.0).cos() * std::f64::consts::SQRT_2) as f32
+    }
+}
+
+/// Eight lanes that a butterfly step treats alike: a whole row of the block, so that the
+/// column transform runs on all eight columns at once and vectorises.
+#[derive(Clone, Copy)]
+struct Lanes([f32; 8]);
+
+impl std::ops::Add for Lanes {
+    type Output = Lanes;
+    #[inline(always)]
+    fn add(self, o: Lanes) -> Lanes {
+        Lanes(std::array::from_fn(|i| self.0[i] + o.0[i]))
+    }
+}
+
+impl std::ops::Sub for Lanes {
+    type Output = Lanes;
+    #[inline(always)]
+    fn sub(self, o: Lanes) -> Lanes {
+        Lanes(std::array::from_fn(|i| self.0[i] - o.0[i]))
+    }
+}
+
+impl std::ops::Mul<f32> for Lanes {
+    type Output = Lanes;
+    #[inline(always)]
+    fn mul(self, k: f32) -> Lanes {
+        Lanes(std::array::from_fn(|i| self.0[i] * k))
+    }
+}
+
+/// The 8-point inverse DCT as AAN butterflies (5 multiplications and 29 additions) on inputs
+/// scaled by [`aan_scale`]; the outputs are 2√2 × the transform's.
+#[inline(always)]
+fn aan<T>(x: [T; 8]) -> [T; 8]
+where
+    T: Copy
+        + std::ops::Add<Output = T>
+        + std::ops::Sub<Output = T>
+        + std::ops::Mul<f32, Output = T>,
+{
+    const SQRT_2: f32 = std::f32::consts::SQRT_2;
+    // Even part: inputs 0, 2, 4, 6.
+    let (t10, t11) = (x[0] + x[4], x[0] - x[4]);
+    let t13 = x[2] + x[6];
+    let t12 = (x[2] - x[6]) * SQRT_2 - t13;
+    let (e0, e3) = (t10 + t13, t10 - t13);
+    let (e1, e2) = (t11 + t12, t11 - t12);
+    // Odd part: inputs 1, 3, 5, 7.
+    let (z13, z10) = (x[5] + x[3], x[5] - x[3]);
+    let (z11, z12) = (x[1] + x[7], x[1] - x[7]);
+    let o7 = z11 + z13;
+    let o11 = (z11 - z13) * SQRT_2;
+    let z5 = (z10 + z12) * 1.847_759; // 2·cos(π/8)
+    let o10 = z12 * 1.082_392_2 - z5; // 2·(cos(π/8) − cos(3π/8))
+    let o12 = z5 - z10 * 2.613_126; // 2·(cos(π/8) + cos(3π/8))
+    let o6 = o12 - o7;
+    let o5 = o11 - o6;
+    let o4 = o10 + o5;
+    [
+        e0 + o7,
+        e1 + o6,
+        e2 + o5,
+        e3 - o4,
+        e3 + o4,
+        e2 - o5,
+        e1 - o6,
+        e0 - o7,
+    ]
+}
+
+/// [`Grid::idct`] at 8/8 for coefficients scaled by [`aan_scale`] (the quantisers carry it):
+/// rows of coefficients through scalar butterflies (the zero rows skipped), then all columns
+/// at once.
+#[inline]
+fn idct_butterfly(coef: &[f32; 64], rows: usize, out: &mut [u8], stride: usize) {
+    let mut tmp = [Lanes([0.0; 8]); 8];
+    for (t, row) in tmp.iter_mut().zip(coef.chunks_exact(8)).take(rows) {
+        let row: [f32; 8] = row.try_into().expect("8 wide");
+        t.0 = aan(row);
+    }
+    for (j, v) in aan(tmp).iter().enumerate() {
+        let line: &mut [u8; 8] = (&mut out[j * stride..][..8]).try_into().expect("8 wide");
+        for (o, &x) in line.iter_mut().zip(&v.0) {
+            *o = (x * 0.125 + SHIFT).clamp(0.0, 255.0) as i32 as u8;
+        }
+    }
+}
+
+/// [`Grid::idct`] for any grid up to `MAX_POINTS` a side (4:1:1 and other rare sampling).
+fn idct_any(grid: &Grid, block: Block, out: &mut [u8], stride: usize) {
+    let Grid { nx, ny, .. } = *grid;
+    let (bx, by) = (&grid.bx, &grid.by);
+    let Block { coef, rows, cols } = block;
+    let mut tmp = [[0.0f32; MAX_POINTS]; 8];
+    for (t, row) in tmp.iter_mut().zip(coef.chunks_exact(8)).take(rows) {
+        for (u, &c) in row.iter().enumerate().take(cols) {
+            let b = &bx[u * MAX_POINTS..u * MAX_POINTS + nx];
+            for (t, &b) in t.iter_mut().zip(b) {
+                *t += c * b;
+            }
+        }
+    }
+    for (j, line) in out.chunks_mut(stride).take(ny).enumerate() {
+        let mut acc = [SHIFT; MAX_POINTS];
+        for (v, t) in tmp.iter().enumerate().take(rows) {
+            let b = by[v * MAX_POINTS + j];
+            for (a, &t) in acc.iter_mut().zip(&t[..nx]) {
+                *a += b * t;
+            }
+        }
+        for (o, &a) in line[..nx].iter_mut().zip(acc.iter()) {
+            *o = a as u8;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{aan_scale, idct_butterfly, idct_fixed, Block, Grid};
+    use crate::render::jpeg::tables::ZIGZAG;
+
+    #[test]
+    fn butterfly_transform_matches_the_direct_sums() {
+        let (b8, mut seed) = (Grid::new(8, 8), 12_345u32);
+        let mut next = || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            f32::from((seed >> 16) as u16) / 65_535.0 * 2.0 - 1.0
+        };
+        for case in 0..200 {
+            // Dense blocks, and blocks with a few low rows, of photograph-like magnitudes.
+            let rows = if case % 2 == 0 { 8 } else { 1 + case % 8 };
+            let mut coef = [0.0f32; 64];
+            for (i, c) in coef.iter_mut().enumerate().take(rows * 8) {
+                let falloff = 1.0 + (i / 8 + i % 8) as f32;
+                *c = next() * 600.0 / falloff;
+            }
+            let mut direct = [0u8; 64];
+            let block = Block {
+                coef: &coef,
+                rows,
+                cols: 8,
+            };
+            idct_fixed::<8, 8>(&b8, block, &mut direct, 8);
+            let mut scaled = coef;
+            for &z in &ZIGZAG {
+                let z = usize::from(z);
+                scaled[z] *= aan_scale(z / 8) * aan_scale(z % 8);
+            }
+            let mut fast = [0u8; 64];
+            idct_butterfly(&scaled, rows, &mut fast, 8);
+            for (i, (a, b)) in direct.iter().zip(&fast).enumerate() {
+                assert!(a.abs_diff(*b) <= 1, "case {case}, sample {i}: {a} vs {b}");
+            }
+        }
+    }
+}
