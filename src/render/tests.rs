@@ -1,5 +1,7 @@
+use super::probe::count_frames;
+use super::resize::resize_samples;
 use super::*;
-use crate::ops::{Fit, Gravity, Rotation, Tenths};
+use crate::ops::{Fit, Gravity, Rgb, Rotation, Tenths};
 
 const RED: [u8; 3] = [255, 0, 0];
 const GREEN: [u8; 3] = [0, 255, 0];
