@@ -162,7 +162,7 @@ def dct_scale(path):
 
 def rendition_eighths(path):
     """The DCT scale N/8 rendition decodes this JPEG at for a 512-px-wide thumbnail: the
-    smallest that covers 1.25 x 512 px (DCT_MARGIN in src/render.rs)."""
+    smallest that covers 1.25 x 512 px (DCT_MARGIN in src/render/decode.rs)."""
     with Image.open(path) as im:
         w = im.width
     want = -(-WIDTH * 5 // 4)

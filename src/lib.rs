@@ -17,9 +17,11 @@
 //! The core:
 //! - [`limits`]: the security limits, checked before the work they protect.
 //! - [`plan`]: geometry of a render (output size, crop, padding, EXIF orientation algebra).
-//! - [`render`]: decode → orient → resize/crop → encode, bytes in and bytes out; its JPEG
-//!   decoder (`render::jpeg`, DCT-domain downscaling) declines what it does not handle and
-//!   `jpeg-decoder` takes over.
+//! - [`render`]: decode → orient → resize/crop → encode, bytes in and bytes out; the pipeline
+//!   in `render/mod.rs`, one file per stage: `probe` (format, size, orientation, ICC, frames,
+//!   limits), `decode`, `resize` (planar), `pixels` (orient, pad, flatten, blur, sharpen),
+//!   `smart` (smart crop), `encode` (every output format). Its JPEG decoder (`render::jpeg`,
+//!   DCT-domain downscaling) declines what it does not handle and `jpeg-decoder` takes over.
 //! - [`error`]: the one error type, split by whose fault it is, each kind one HTTP status.
 //!
 //! The edges:

@@ -51,7 +51,7 @@ mod jpeg {
     use super::*;
     use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
-    /// Exactly what rendition's render.rs does: quality q, optimized Huffman tables, the crate's
+    /// Exactly what rendition's src/render/encode.rs does: quality q, optimized Huffman tables, the crate's
     /// default sampling (4:2:0 below q90, 4:4:4 from q90 up), baseline.
     fn je(
         img: &Img,
