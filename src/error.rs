@@ -34,7 +34,8 @@ pub enum Error {
     /// The store failed or could not be reached (502).
     #[error("storage error: {0}")]
     Storage(String),
-    /// Too many renders are waiting; try again shortly (503).
+    /// Try again shortly (503): the store is throttling requests, the service is shutting
+    /// down, or (Lambda) a stored rendition is too large to relay and the CDN will serve it.
     #[error("busy: {0}")]
     Busy(String),
     /// The render ran over its time budget (504).
@@ -109,14 +110,6 @@ impl Error {
             | Error::Internal(m)
             | Error::Config(m) => m.clone(),
         }
-    }
-
-    /// Whether the same request could succeed later without anybody changing it.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Error::Storage(_) | Error::Busy(_) | Error::Timeout(_) | Error::Internal(_)
-        )
     }
 }
 

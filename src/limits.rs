@@ -20,7 +20,7 @@ pub struct Limits {
     pub max_output_pixels: u64,
     /// Most frames an animated source may have (only the first is rendered).
     pub max_frames: u32,
-    /// Time budget for one render, from the start of the source read to the stored result.
+    /// Time budget for one miss, from the lookup of the rendition key to the stored result.
     pub render_timeout_ms: u64,
 }
 

@@ -123,7 +123,17 @@ async fn route(
                     .expect("valid response");
             }
             Err(Error::NotFound(_)) => {}
-            Err(e) => return service.error_response(method, &e),
+            Err(e) => {
+                use std::sync::atomic::Ordering::Relaxed;
+                service.stats.errors.fetch_add(1, Relaxed);
+                service.stats.lookup_errors.fetch_add(1, Relaxed);
+                tracing::warn!(key, code = e.code(), error = %e, "lookup failed");
+                return service.error_response(method, &e);
+            }
+        }
+        if rendition {
+            // Just looked up and not there: the service need not look again.
+            return service.miss_looked_up(method, path).await;
         }
     }
     if rendition {
@@ -184,6 +194,7 @@ fn stats(service: &Service) -> http::Response<Bytes> {
         "errors": s.errors.load(Relaxed),
         "stale": s.stale.load(Relaxed),
         "jpeg_fallbacks": s.jpeg_fallbacks.load(Relaxed),
+        "lookup_errors": s.lookup_errors.load(Relaxed),
     })
     .to_string();
     http::Response::builder()

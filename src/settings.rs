@@ -115,7 +115,8 @@ pub const VARS: [(&str, &str); 22] = [
 pub const DEFAULT_INLINE_MAX_BYTES: usize = 4_400_000;
 
 /// The settings, as read from the environment (and, in the CLI, overridden by flags).
-#[derive(Debug, Clone)]
+/// `Debug` shows whether keys are set, never the keys.
+#[derive(Clone)]
 pub struct Settings {
     /// The key spec from [`KEYS`]; a secret: never logged.
     pub keys: Option<String>,
@@ -137,6 +138,29 @@ pub struct Settings {
     pub presets: String,
     pub prerender: Vec<String>,
     pub purge_settle_ms: Option<u64>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("keys", &self.keys.as_ref().map(|_| "<redacted>"))
+            .field("keys_parameter", &self.keys_parameter)
+            .field("keys_secret", &self.keys_secret)
+            .field("limits", &self.limits)
+            .field("source_prefixes", &self.source_prefixes)
+            .field("max_concurrent_renders", &self.max_concurrent_renders)
+            .field("dir", &self.dir)
+            .field("addr", &self.addr)
+            .field("bucket", &self.bucket)
+            .field("source_bucket", &self.source_bucket)
+            .field("s3_path_style", &self.s3_path_style)
+            .field("answer", &self.answer)
+            .field("distribution_id", &self.distribution_id)
+            .field("presets", &self.presets)
+            .field("prerender", &self.prerender)
+            .field("purge_settle_ms", &self.purge_settle_ms)
+            .finish()
+    }
 }
 
 impl Settings {
@@ -317,6 +341,14 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn debug_never_shows_the_keys() {
+        let s = settings(&[(KEYS, "k1:0123456789abcdef0123456789abcdef")]).unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(shown.contains("keys: Some(\"<redacted>\")"), "{shown}");
     }
 
     #[test]

@@ -70,6 +70,30 @@ fn sign_prints_a_verifiable_canonical_path() {
         out.starts_with("https://cdn.example.com/r/a.png/t1."),
         "{out}"
     );
+    // Every flag is canonicalised: a turn of 360 is none, v-flip is a half turn plus flip,
+    // quality 80 and white are a JPEG's defaults, `centre` is the default gravity.
+    let out = stdout(&rendition(&[
+        "sign",
+        "a/b.jpg",
+        "-w",
+        "100",
+        "--dpr",
+        "2",
+        "--flip",
+        "v",
+        "--quality",
+        "80",
+        "--background",
+        "#FFFFFF",
+        "--rotate",
+        "360",
+        "--gravity",
+        "centre",
+    ]));
+    assert!(out.ends_with("/w200_r180_flip.jpg"), "{out}");
+    let out = stdout(&rendition(&["sign", "a.png", "--flip", "hv"]));
+    assert!(out.ends_with("/r180.png"), "{out}");
+    assert!(!rendition(&["sign", "a.tiff"]).status.success());
 }
 
 #[test]

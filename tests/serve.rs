@@ -347,6 +347,79 @@ async fn concurrent_misses_on_one_key_render_once() {
     assert_eq!(stats["renders"], 1);
 }
 
+/// 100 concurrent misses on one key, then 1,000 requests over 50 keys with 50 in flight:
+/// one render and one file per key, every answer the same image for its key, no error, and
+/// memory bounded by the render permits (one render per CPU at a time, whatever the load).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_misses_on_one_key_and_a_thousand_over_fifty_keys() {
+    let dir = folder();
+    std::fs::write(dir.path().join("img/large.jpg"), jpeg(2400, 1600)).unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let c = client();
+    let path_for = |w: u32| sign("img/large.jpg", width(w), Format::Jpeg);
+    let run = |paths: Vec<String>| {
+        let (c, base) = (c.clone(), server.url(""));
+        async move {
+            let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(50));
+            let mut tasks = tokio::task::JoinSet::new();
+            for path in paths {
+                let (c, url, permits) = (c.clone(), format!("{base}{path}"), permits.clone());
+                tasks.spawn(async move {
+                    let _turn = permits.acquire_owned().await.unwrap();
+                    let r = c.get(&url).send().await.unwrap();
+                    assert_eq!(r.status(), 200, "{url}");
+                    (path, r.bytes().await.unwrap())
+                });
+            }
+            let mut bodies = std::collections::HashMap::<String, Vec<bytes::Bytes>>::new();
+            while let Some(done) = tasks.join_next().await {
+                let (path, body) = done.unwrap();
+                bodies.entry(path).or_default().push(body);
+            }
+            bodies
+        }
+    };
+    let bodies = run(vec![path_for(1000); 100]).await;
+    assert_eq!(bodies[&path_for(1000)].len(), 100);
+    assert!(bodies[&path_for(1000)].windows(2).all(|w| w[0] == w[1]));
+
+    let widths: Vec<u32> = (0..50).map(|i| 200 + i * 13).collect();
+    let mixed: Vec<String> = (0..1000).map(|i| path_for(widths[(i * 37) % 50])).collect();
+    let bodies = run(mixed).await;
+    assert_eq!(bodies.len(), 50);
+    for (path, same) in &bodies {
+        assert_eq!(same.len(), 20, "{path}");
+        assert!(
+            same.windows(2).all(|w| w[0] == w[1]),
+            "{path}: different bytes"
+        );
+    }
+    let stats: serde_json::Value = c
+        .get(server.url("/_rendition/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // One render per key, give or take a request that looked in the folder just before
+    // another stored the key and asked for its render just after that render ended: it
+    // renders again and its create-only write finds the file (one file per key regardless).
+    let renders = stats["renders"].as_u64().unwrap();
+    assert!((51..=56).contains(&renders), "{stats}");
+    assert_eq!(stats["errors"], 0, "{stats}");
+    let renditions = files_under(dir.path())
+        .into_iter()
+        .filter(|f| f.starts_with("r/"))
+        .count();
+    assert_eq!(renditions, 51);
+    // Each render of a 3.8 MP source holds about 40 MB; without the permits, 50 at once would
+    // hold 2 GB.
+    let peak_mib = server.peak_rss_kib() / 1024;
+    eprintln!("serve: peak RSS {peak_mib} MiB over 1,100 requests");
+    assert!(peak_mib < 600, "peak RSS {peak_mib} MiB");
+}
+
 /// Polls `f` every 50 ms for up to 10 s (the watcher reacts within a fraction of a second).
 async fn eventually<F: std::future::Future<Output = bool>>(mut f: impl FnMut() -> F) -> bool {
     let start = std::time::Instant::now();
@@ -517,4 +590,45 @@ async fn jpegs_the_own_decoder_declines_are_counted_in_the_stats() {
         .unwrap();
     assert_eq!(stats["renders"], 2);
     assert_eq!(stats["jpeg_fallbacks"], 1);
+/// SIGTERM, as systemd, Docker and Kubernetes stop a server: new connections are refused, the
+/// request in flight gets its image, nothing temporary is left, and the exit status is 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_request_in_flight_finish_and_exits_0() {
+    let dir = folder();
+    // Large enough that its AVIF rendition takes a good second: the signal arrives mid-render.
+    std::fs::write(dir.path().join("img/large.jpg"), jpeg(6000, 4000)).unwrap();
+    let mut server = Server::start(dir.path(), &[]);
+    let path = sign("img/large.jpg", width(3000), Format::Avif);
+    let (url, c) = (server.url(&path), client());
+    let started = std::time::Instant::now();
+    let in_flight = tokio::spawn(async move {
+        let r = c.get(url).send().await.unwrap();
+        (r.status(), r.bytes().await.unwrap().len())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let refused = reqwest::Client::new()
+        .get(server.url("/img/photo.jpg"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(refused.is_err(), "a new request after SIGTERM was answered");
+    let (status, bytes) = in_flight.await.unwrap();
+    assert_eq!(status, 200);
+    assert!(bytes > 0);
+    assert!(
+        started.elapsed() > Duration::from_millis(500),
+        "the render ended before the signal, so this proved nothing"
+    );
+    let exit = tokio::task::spawn_blocking(move || server.exit_status(Duration::from_secs(25)))
+        .await
+        .unwrap();
+    assert_eq!(exit.and_then(|s| s.code()), Some(0), "{exit:?}");
+    let files = files_under(dir.path());
+    assert!(
+        files.iter().all(|f| !f.contains(".tmp-")),
+        "temporary files left: {files:?}"
+    );
+    assert!(files.contains(&path[1..].to_string()), "{files:?}");
 }

@@ -83,6 +83,24 @@ pub struct Stats {
     /// Renders of a JPEG that the renderer's own decoder declined, so that `jpeg-decoder`
     /// decoded it instead, at full size or at 1/2, 1/4 or 1/8 (slower; the log says why).
     pub jpeg_fallbacks: AtomicU64,
+    /// Lookups of a rendition key that failed (the store erred or stalled, not a plain miss);
+    /// counted in `errors` too.
+    pub lookup_errors: AtomicU64,
+}
+
+/// How long the check after storing (has the source changed meanwhile?) may take before it is
+/// given up: it runs after the render budget, while the client waits for its answer, and the
+/// purge's second pass catches what it misses.
+const TAKE_BACK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What the edge passes on with a miss.
+#[derive(Debug, Clone, Copy)]
+struct Miss {
+    /// When the edge itself must have answered (the Lambda's invocation deadline).
+    deadline: Option<Instant>,
+    /// Whether to look the key up before rendering: the CDN's miss may be stale (another
+    /// request or function stored it since), but `rendition serve` has just looked itself.
+    lookup: bool,
 }
 
 pub struct Service {
@@ -132,9 +150,22 @@ impl Service {
         &self.config
     }
 
-    /// Answers a request for a rendition that the CDN (or the local server) did not find.
+    /// Answers a request for a rendition that the CDN did not find: looks the key up again
+    /// (it may have been stored since), else renders it.
     pub async fn miss(&self, method: &Method, path: &str) -> Response<Bytes> {
         self.miss_before(method, path, None).await
+    }
+
+    /// Answers a request for a rendition the caller has just looked up in [`Service::store`]
+    /// and not found (`rendition serve`): one lookup per miss, not two. A request that loses a
+    /// race with another one storing the same key renders it again, and its create-only write
+    /// finds the stored object.
+    pub async fn miss_looked_up(&self, method: &Method, path: &str) -> Response<Bytes> {
+        let miss = Miss {
+            deadline: None,
+            lookup: false,
+        };
+        self.answer(method, path, miss).await
     }
 
     /// Like [`Service::miss`], but the render also stops at `deadline` (the Lambda passes its
@@ -145,10 +176,18 @@ impl Service {
         path: &str,
         deadline: Option<Instant>,
     ) -> Response<Bytes> {
+        let miss = Miss {
+            deadline,
+            lookup: true,
+        };
+        self.answer(method, path, miss).await
+    }
+
+    async fn answer(&self, method: &Method, path: &str, miss: Miss) -> Response<Bytes> {
         if method == Method::OPTIONS {
             return options_response();
         }
-        match self.try_miss(method, path, deadline).await {
+        match self.try_miss(method, path, miss).await {
             Ok((produced, outcome)) => self.success(method, path, &produced, outcome),
             Err(e) => {
                 self.stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -166,7 +205,7 @@ impl Service {
         &self,
         method: &Method,
         path: &str,
-        deadline: Option<Instant>,
+        miss: Miss,
     ) -> Result<(Arc<Produced>, Outcome)> {
         if method != Method::GET && method != Method::HEAD {
             return Err(Error::MethodNotAllowed(format!(
@@ -180,7 +219,7 @@ impl Service {
 
         let (result, ran) = self
             .flights
-            .run(&key, || self.produce(&req, &key, deadline))
+            .run(&key, || self.produce(&req, &key, miss))
             .await;
         let produced = result?;
         let outcome = match (produced.existing, ran) {
@@ -209,27 +248,11 @@ impl Service {
         Ok(())
     }
 
-    /// Renders and stores one key; runs once per key among concurrent requests.
-    async fn produce(
-        &self,
-        req: &RenderRequest,
-        key: &str,
-        deadline: Option<Instant>,
-    ) -> Result<Arc<Produced>> {
-        // Another request (or another Lambda) may have stored it since the CDN looked.
-        // One read answers both questions (is it there, and what is it).
-        match self.store.get(key, u64::MAX).await {
-            Ok(obj) => {
-                return Ok(Arc::new(Produced {
-                    bytes: obj.bytes,
-                    content_type: obj.meta.content_type,
-                    etag: Some(obj.meta.etag),
-                    existing: true,
-                }))
-            }
-            Err(Error::NotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
+    /// Renders and stores one key; runs once per key among concurrent requests. Everything from
+    /// the lookup to the stored result runs within the render budget, so a stalled store is
+    /// answered 504 in time rather than holding the request.
+    async fn produce(&self, req: &RenderRequest, key: &str, miss: Miss) -> Result<Arc<Produced>> {
+        let deadline = miss.deadline;
         let configured = Duration::from_millis(self.config.limits.render_timeout_ms);
         let budget = match deadline {
             Some(d) => configured.min(d.saturating_duration_since(Instant::now())),
@@ -238,6 +261,11 @@ impl Service {
         let budget_ms = budget.as_millis() as u64;
         let deadline = Instant::now() + budget;
         let work = async {
+            if miss.lookup {
+                if let Some(existing) = self.lookup(key).await? {
+                    return Ok((existing, None));
+                }
+            }
             let permit = self
                 .permits
                 .clone()
@@ -303,11 +331,35 @@ impl Service {
             .await
             .unwrap_or(Err(Error::Timeout(budget_ms)))?;
         // Outside the budget: the rendition is stored, so this answer is a success whatever
-        // the check costs (it is one lookup, bounded by the store's own limits).
+        // the check finds (one lookup, given up after TAKE_BACK_TIMEOUT, or sooner when the
+        // edge must have answered by then).
         if let Some(source_etag) = stored_from {
-            self.take_back_if_stale(req, key, &source_etag).await;
+            let limit = match miss.deadline {
+                Some(d) => TAKE_BACK_TIMEOUT.min(d.saturating_duration_since(Instant::now())),
+                None => TAKE_BACK_TIMEOUT,
+            };
+            self.take_back_if_stale(req, key, &source_etag, limit).await;
         }
         Ok(produced)
+    }
+
+    /// The object already stored at `key`, if any. Another request (or another Lambda) may
+    /// have stored it since the CDN looked; one read answers both questions (is it there, and
+    /// what is it).
+    async fn lookup(&self, key: &str) -> Result<Option<Arc<Produced>>> {
+        match self.store.get(key, u64::MAX).await {
+            Ok(obj) => Ok(Some(Arc::new(Produced {
+                bytes: obj.bytes,
+                content_type: obj.meta.content_type,
+                etag: Some(obj.meta.etag),
+                existing: true,
+            }))),
+            Err(Error::NotFound(_)) => Ok(None),
+            Err(e) => {
+                self.stats.lookup_errors.fetch_add(1, Ordering::Relaxed);
+                Err(e)
+            }
+        }
     }
 
     /// Deletes the rendition just stored at `key` when its source changed (or went away)
@@ -315,11 +367,22 @@ impl Service {
     /// would otherwise outlive its source. The answer to this request still carries it; the
     /// next request renders the new original. If the source can't be checked, the purge's own
     /// second pass (`lifecycle`) is what catches it.
-    async fn take_back_if_stale(&self, req: &RenderRequest, key: &str, source_etag: &str) {
-        let now = match self.sources.head(&req.source).await {
-            Ok(now) => now,
-            Err(e) => {
+    async fn take_back_if_stale(
+        &self,
+        req: &RenderRequest,
+        key: &str,
+        source_etag: &str,
+        limit: Duration,
+    ) {
+        let head = tokio::time::timeout(limit, self.sources.head(&req.source));
+        let now = match head.await {
+            Ok(Ok(now)) => now,
+            Ok(Err(e)) => {
                 tracing::warn!(key, error = %e, "could not check the source after storing");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(key, "checking the source after storing took too long");
                 return;
             }
         };
@@ -491,12 +554,21 @@ mod tests {
             svc.miss(&Method::GET, &path("img/a.jpg", 8)).await.status(),
             StatusCode::OK
         );
-        assert_eq!(
-            svc.miss(&Method::GET, &path("private/a.jpg", 8))
-                .await
-                .status(),
-            StatusCode::FORBIDDEN
-        );
+        let refused = svc.miss(&Method::GET, &path("private/a.jpg", 8)).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert_eq!(refused.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(refused.headers()["x-rendition-error"], "forbidden");
+    }
+
+    #[test]
+    fn a_503_says_when_to_ask_again() {
+        let e = Error::Busy("storage is throttling requests".into());
+        let r = error_response(&Method::GET, &e, 5);
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "5");
+        assert_eq!(r.headers()[header::CACHE_CONTROL], "public, max-age=5");
+        let r = error_response(&Method::GET, &Error::Storage("x".into()), 5);
+        assert!(r.headers().get(header::RETRY_AFTER).is_none());
     }
 
     #[tokio::test]
@@ -542,5 +614,126 @@ mod tests {
         }
         assert_eq!(svc.stats.renders.load(Ordering::Relaxed), 1);
         assert!(bodies.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    /// A store that counts every call, to prove that refused paths never reach it.
+    struct Counting {
+        inner: MemoryStore,
+        calls: AtomicU64,
+    }
+
+    #[async_trait::async_trait]
+    impl Store for Counting {
+        async fn get(&self, key: &str, max_bytes: u64) -> Result<crate::store::Object> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            self.inner.get(key, max_bytes).await
+        }
+        async fn head(&self, key: &str) -> Result<Option<crate::store::ObjectMeta>> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            self.inner.head(key).await
+        }
+        async fn put_new(&self, key: &str, bytes: Bytes, new: NewObject<'_>) -> Result<Put> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            self.inner.put_new(key, bytes, new).await
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<crate::store::Listed>> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            self.inner.list(prefix).await
+        }
+        async fn delete(&self, keys: &[String]) -> Result<()> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            self.inner.delete(keys).await
+        }
+        fn describe(&self) -> String {
+            "counting".into()
+        }
+    }
+
+    /// Every single-byte change of a valid signed path (replaced by each printable ASCII byte
+    /// and a few others, deleted, or doubled), and the usual hostile forms, is refused with a
+    /// 4xx before any storage call.
+    #[tokio::test]
+    async fn hostile_paths_are_refused_before_any_storage_read() {
+        let store = Arc::new(Counting {
+            inner: MemoryStore::new(),
+            calls: AtomicU64::new(0),
+        });
+        store.inner.insert("img/a.jpg", jpeg());
+        // t1 signs; t0 is retired from this ring (a path it signed is as good as forged).
+        let retired = KeyRing::from_spec("t0:fedcba9876543210fedcba9876543210").unwrap();
+        let svc = Service::new(store.clone(), keys(), Config::default());
+        let valid = path("img/a.jpg", 32);
+        let (sig_at, sig_len) = {
+            let seg = valid.split('/').nth(3).unwrap();
+            (valid.find(seg).unwrap(), seg.len())
+        };
+
+        let mut hostile: Vec<String> = Vec::new();
+        let bytes = valid.as_bytes();
+        let replacements: Vec<u8> = (0x20..0x7f).chain([0x00, 0x0a, 0x80, 0xff]).collect();
+        for i in 0..bytes.len() {
+            for &b in &replacements {
+                if b != bytes[i] {
+                    let mut v = bytes.to_vec();
+                    v[i] = b;
+                    hostile.push(String::from_utf8_lossy(&v).into_owned());
+                }
+            }
+            let mut deleted = bytes.to_vec();
+            deleted.remove(i);
+            hostile.push(String::from_utf8_lossy(&deleted).into_owned());
+            let mut doubled = bytes.to_vec();
+            doubled.insert(i, bytes[i]);
+            hostile.push(String::from_utf8_lossy(&doubled).into_owned());
+        }
+        let sig_end = sig_at + sig_len;
+        hostile.extend([
+            // Truncated and over-long signatures.
+            format!("{}{}", &valid[..sig_end - 1], &valid[sig_end..]),
+            format!("{}{}", &valid[..sig_at + 3], &valid[sig_end..]),
+            format!("{}AAAA{}", &valid[..sig_end], &valid[sig_end..]),
+            format!("{}{}", &valid[..sig_at], &valid[sig_end..]),
+            // Unknown and retired keys.
+            valid.replacen("/t1.", "/k9.", 1),
+            retired
+                .sign_new(
+                    "img/a.jpg",
+                    Ops {
+                        width: Some(32),
+                        ..Ops::default()
+                    },
+                    Format::Png,
+                )
+                .unwrap(),
+            // Dot segments, encoded segments, doubled slashes, a trailing slash.
+            valid.replacen("/img/", "/img/./", 1),
+            valid.replacen("/img/", "/img/../img/", 1),
+            valid.replacen("/img/", "/img%2F", 1),
+            valid.replacen("a.jpg", "a%2Ejpg", 1),
+            valid.replacen("/r/", "/r//", 1),
+            valid.replacen("/r/", "//r/", 1),
+            format!("{valid}/"),
+            format!("{valid}?x=1"),
+            // Over-long paths.
+            format!("{valid}{}", "a".repeat(10_000)),
+            valid.replacen("/img/", &format!("/{}/", "d".repeat(5_000)), 1),
+        ]);
+        let n = hostile.len();
+        for p in hostile {
+            let r = svc.miss(&Method::GET, &p).await;
+            assert!(
+                r.status().is_client_error(),
+                "{p:?} answered {}",
+                r.status()
+            );
+        }
+        assert_eq!(store.calls.load(Ordering::Relaxed), 0, "{n} hostile paths");
+        assert!(n > 4_000, "{n}");
+        // The valid path itself does reach the store (so the count above could have failed).
+        assert_eq!(
+            svc.miss(&Method::GET, &valid).await.status(),
+            StatusCode::OK
+        );
+        assert!(store.calls.load(Ordering::Relaxed) > 0);
     }
 }

@@ -94,7 +94,10 @@ pub fn options_response() -> Response<Bytes> {
 }
 
 /// A short plain-text error response: status line reason and the error's message.
-/// Internal errors get a generic text: their detail is for the log, not the client.
+/// Internal errors get a generic text: their detail is for the log, not the client. A 503
+/// carries `Retry-After` equal to its max-age (CloudFront caches an error for the larger of
+/// the origin's max-age and the distribution's ErrorCachingMinTTL, so asking sooner would
+/// only meet the cached answer).
 pub fn error_response(method: &Method, e: &Error, max_age: u32) -> Response<Bytes> {
     let body = match e {
         Error::Internal(_) | Error::Config(_) => {
@@ -107,9 +110,15 @@ pub fn error_response(method: &Method, e: &Error, max_age: u32) -> Response<Byte
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
         .header(header::CACHE_CONTROL, format!("public, max-age={max_age}"))
         .header(header::CONTENT_LENGTH, body.len())
+        // The body echoes parts of the request; never let a browser read it as anything else.
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .header("x-rendition-error", e.code());
     if e.status() == StatusCode::METHOD_NOT_ALLOWED {
         r = r.header(header::ALLOW, "GET, HEAD, OPTIONS");
+    }
+    if e.status() == StatusCode::SERVICE_UNAVAILABLE {
+        // When to ask again: no sooner than a CDN would serve this answer from its cache.
+        r = r.header(header::RETRY_AFTER, max_age.max(1));
     }
     let body = if method == Method::HEAD {
         Bytes::new()

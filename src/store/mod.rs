@@ -30,7 +30,7 @@ pub mod s3;
 
 pub use fs::FsStore;
 pub use memory::MemoryStore;
-pub use s3::S3Store;
+pub use s3::{S3Store, Timeouts};
 
 /// What a store knows about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,6 +13,12 @@
 //! [`DELETE_ATTEMPTS`] times in all (the SDK's own retries of a failed request come on top). S3 answers a delete of a missing key as a success, and
 //! quiet mode names no deleted key, which is why `delete` does not count.
 //!
+//! Every call is bounded in time ([`Timeouts`]): connecting, waiting for the first byte of an
+//! answer, one attempt, the call with the SDK's own retries, and each pause inside an object's
+//! body, which the SDK's timeouts don't cover. A read whose body fails half-way (a reset, a body
+//! shorter than its `Content-Length`, a stall) is read again from the start, [`READ_ATTEMPTS`]
+//! times in all, as the SDK retries the other calls.
+//!
 //! Endpoint and addressing come from the usual SDK configuration (`AWS_ENDPOINT_URL_S3`,
 //! `AWS_ENDPOINT_URL`, region, credentials) plus `RENDITION_S3_PATH_STYLE=1` for servers that
 //! need path-style requests (MinIO, moto, most local servers).
@@ -47,6 +53,40 @@ pub const DELETE_ATTEMPTS: u32 = 4;
 /// The user metadata (`x-amz-meta-source-etag`) that holds a rendition's source ETag.
 const SOURCE_ETAG: &str = "source-etag";
 
+/// Tries of one object read whose body fails half-way, the first included.
+pub const READ_ATTEMPTS: u32 = 3;
+
+/// Time limits of every S3 call. The defaults suit S3 from a function in the same region,
+/// where a connection takes milliseconds and the first byte of an answer tens of them: a limit
+/// reached means the endpoint is down or stalled, and the SDK retries (3 attempts in all, its
+/// standard mode) within the operation limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Setting up a connection (TCP and TLS).
+    pub connect: Duration,
+    /// From a request sent to the first byte of its answer.
+    pub first_byte: Duration,
+    /// One attempt of a call, its request body included (a rendition of tens of MB uploads in
+    /// well under a second in a region).
+    pub attempt: Duration,
+    /// A call with all its attempts.
+    pub operation: Duration,
+    /// The longest pause between two pieces of an object's body.
+    pub body_idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(3),
+            first_byte: Duration::from_secs(5),
+            attempt: Duration::from_secs(10),
+            operation: Duration::from_secs(20),
+            body_idle: Duration::from_secs(5),
+        }
+    }
+}
+
 /// The longest key S3 accepts, in bytes: a longer one holds no object.
 const MAX_KEY_BYTES: usize = 1024;
 
@@ -55,6 +95,7 @@ pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
     list_page_size: i32,
+    body_idle: Duration,
 }
 
 impl S3Store {
@@ -63,7 +104,15 @@ impl S3Store {
             client,
             bucket: bucket.into(),
             list_page_size: 1000,
+            body_idle: Timeouts::default().body_idle,
         }
+    }
+
+    /// The longest pause inside an object's body before the read is given up (and tried
+    /// again); the client's own timeouts are set by [`S3Store::client`].
+    pub fn with_body_idle_timeout(mut self, limit: Duration) -> Self {
+        self.body_idle = limit;
+        self
     }
 
     /// Keys asked for per listing page, from 1 to 1,000 (the default and S3's maximum). Only
@@ -74,10 +123,27 @@ impl S3Store {
     }
 
     /// An S3 client from the SDK's shared configuration (environment, profile, instance role),
-    /// with path-style addressing when `path_style` (MinIO, moto; see `settings`).
+    /// with path-style addressing when `path_style` (MinIO, moto; see `settings`) and the
+    /// default [`Timeouts`].
     pub fn client(config: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
+        Self::client_with(config, path_style, Timeouts::default())
+    }
+
+    /// [`S3Store::client`] with other time limits (tests of stalled servers use short ones).
+    pub fn client_with(
+        config: &aws_config::SdkConfig,
+        path_style: bool,
+        limits: Timeouts,
+    ) -> aws_sdk_s3::Client {
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(limits.connect)
+            .read_timeout(limits.first_byte)
+            .operation_attempt_timeout(limits.attempt)
+            .operation_timeout(limits.operation)
+            .build();
         let s3_config = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(path_style)
+            .timeout_config(timeouts)
             .build();
         aws_sdk_s3::Client::from_conf(s3_config)
     }
@@ -125,53 +191,21 @@ fn backoff(attempt: u32) -> Duration {
 #[async_trait]
 impl Store for S3Store {
     async fn get(&self, key: &str, max_bytes: u64) -> Result<Object> {
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            // Only NoSuchKey: a missing bucket is a 404 too, and a misconfiguration.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
-                return Err(Error::NotFound(format!("no object {key:?}")))
+        let mut attempt = 1;
+        loop {
+            match self.get_once(key, max_bytes).await? {
+                Read::Whole(object) => return Ok(object),
+                Read::Broken(why) if attempt < READ_ATTEMPTS => {
+                    tracing::warn!(key, attempt, why, "s3 body read failed; reading again");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Read::Broken(why) => {
+                    tracing::error!(key, attempt, why, "s3 body read failed");
+                    return Err(Error::Storage("storage could not read an object".into()));
+                }
             }
-            Err(e) => return Err(sdk_error("read an object", key, &e)),
-        };
-        let declared = out.content_length().and_then(|n| u64::try_from(n).ok());
-        if let Some(size) = declared.filter(|&n| n > max_bytes) {
-            // Dropping the body closes the connection without downloading it.
-            return Err(too_large(size, max_bytes));
         }
-        let etag = out.e_tag().unwrap_or("\"\"").to_string();
-        let content_type = out
-            .content_type()
-            .unwrap_or("application/octet-stream")
-            .to_string();
-        let source_etag = source_etag_in(out.metadata());
-        let mut body: ByteStream = out.body;
-        let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(max_bytes) as usize);
-        while let Some(chunk) = body.try_next().await.map_err(|e| {
-            tracing::error!(key, error = %e, "s3 body read failed");
-            Error::Storage("storage could not read an object".into())
-        })? {
-            if buf.len() as u64 + chunk.len() as u64 > max_bytes {
-                return Err(too_large(buf.len() as u64 + chunk.len() as u64, max_bytes));
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        let bytes = buf.freeze();
-        Ok(Object {
-            meta: ObjectMeta {
-                size: bytes.len() as u64,
-                etag,
-                content_type,
-                source_etag,
-            },
-            bytes,
-        })
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
@@ -300,7 +334,76 @@ impl Store for S3Store {
     }
 }
 
+/// One read of an object.
+enum Read {
+    Whole(Object),
+    /// The answer started but its body did not arrive whole; worth reading again.
+    Broken(&'static str),
+}
+
 impl S3Store {
+    /// One `GetObject`: an error for what a second try would not change (missing, too large,
+    /// refused), [`Read::Broken`] for a body that ended early, failed or stalled.
+    async fn get_once(&self, key: &str, max_bytes: u64) -> Result<Read> {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            // Only NoSuchKey: a missing bucket is a 404 too, and a misconfiguration.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                return Err(Error::NotFound(format!("no object {key:?}")))
+            }
+            Err(e) => return Err(sdk_error("read an object", key, &e)),
+        };
+        let declared = out.content_length().and_then(|n| u64::try_from(n).ok());
+        if let Some(size) = declared.filter(|&n| n > max_bytes) {
+            // Dropping the body closes the connection without downloading it.
+            return Err(too_large(size, max_bytes));
+        }
+        let etag = out.e_tag().unwrap_or("\"\"").to_string();
+        let content_type = out
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let source_etag = source_etag_in(out.metadata());
+        let mut body: ByteStream = out.body;
+        let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(max_bytes) as usize);
+        loop {
+            let chunk = match tokio::time::timeout(self.body_idle, body.try_next()).await {
+                Err(_) => return Ok(Read::Broken("the body stalled")),
+                Ok(Err(e)) => {
+                    tracing::debug!(key, error = %e, "s3 body error");
+                    return Ok(Read::Broken("the body broke off"));
+                }
+                Ok(Ok(None)) => break,
+                Ok(Ok(Some(chunk))) => chunk,
+            };
+            if buf.len() as u64 + chunk.len() as u64 > max_bytes {
+                return Err(too_large(buf.len() as u64 + chunk.len() as u64, max_bytes));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        // The HTTP client checks this too; a body that ends short must never be rendered.
+        if declared.is_some_and(|n| n != buf.len() as u64) {
+            return Ok(Read::Broken("the body was shorter than its Content-Length"));
+        }
+        let bytes = buf.freeze();
+        Ok(Read::Whole(Object {
+            meta: ObjectMeta {
+                size: bytes.len() as u64,
+                etag,
+                content_type,
+                source_etag,
+            },
+            bytes,
+        }))
+    }
+
     /// One `DeleteObjects` request of at most [`DELETE_BATCH`] keys, with its retries.
     async fn delete_batch(&self, batch: &[&str]) -> Result<()> {
         let mut pending: Vec<String> = batch.iter().map(|k| k.to_string()).collect();

@@ -86,6 +86,32 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// The server's peak resident memory so far (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server is running");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/<pid>/status")
+    }
+
+    /// Sends `signal` ("TERM", "INT") to the server, as systemd or Docker would.
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal} failed");
+    }
+
+    /// How the server exited, if it did within `timeout`.
+    pub fn exit_status(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = &mut self.child;
+        wait_for(timeout, || child.try_wait().ok().flatten())
+    }
 }
 
 impl Drop for Server {
@@ -246,14 +272,7 @@ impl Moto {
 
     /// The SDK configuration a deployed function would load, pointed at this server.
     pub fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
-                aws_sdk_s3::config::Credentials::new("test", "test", None, None, "moto"),
-            ))
-            .endpoint_url(&self.endpoint)
-            .build()
+        sdk_config(&self.endpoint)
     }
 
     pub fn s3(&self) -> aws_sdk_s3::Client {
@@ -279,6 +298,19 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The SDK configuration a deployed function would load, pointed at `endpoint` with moto's
+/// test credentials.
+pub fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+            aws_sdk_s3::config::Credentials::new("test", "test", None, None, "moto"),
+        ))
+        .endpoint_url(endpoint)
+        .build()
 }
 
 /// Every key in `bucket` under `prefix`.

@@ -1,9 +1,14 @@
-"""The SAM template's permissions stay as narrow as the README promises.
+"""The SAM template's permissions stay as narrow as the README and SECURITY.md promise.
 
 Neither function may write or delete anything outside r/ (the originals may live in the same
-bucket), the events function may invalidate only this stack's distribution, listing is limited
-to r/ except where S3 needs a bucket-wide ListBucket to answer 404 instead of 403, the source
-events rule never fires for a rendition, and the optional expiry rule touches r/ only.
+bucket), and only the two functions' own policies may delete there. Writes under r/ are
+create-only twice over: every grant of s3:PutObject requires the If-None-Match header
+(s3:if-none-match), and the bucket policy refuses a PutObject under r/ without it to every
+principal, so not even a bug in a function can overwrite a stored rendition. The events
+function may invalidate only this stack's distribution, listing is limited to r/ except where
+S3 needs a bucket-wide ListBucket to answer 404 instead of 403, the source events rule never
+fires for a rendition, and the optional expiry rule touches r/ only. CloudFront keeps an error
+no longer than rendition's own Cache-Control max-age says (figures read from the Rust source).
 
 The template is read with cfn-lint's decoder (it understands !Sub, !GetAtt, !If) and expanded
 with the SAM translator cfn-lint depends on, so the checks see the IAM roles and policies
@@ -23,6 +28,7 @@ import copy
 import fnmatch
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -30,7 +36,8 @@ import pytest
 from cfnlint.decode import decode
 from samtranslator.translator.transform import transform
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+REPOSITORY = Path(__file__).resolve().parents[2]
+TEMPLATE = REPOSITORY / "template.yaml"
 
 # Resource names as as_text() writes them.
 RENDITIONS = "${RenditionBucket.Arn}/r/*"
@@ -40,6 +47,18 @@ SOURCE_BUCKET = "arn:${AWS::Partition}:s3:::${SourceBucketName}"
 
 # Object writes and deletes: allowed on RENDITIONS only.
 WRITES = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+
+# Who may delete renditions: the events function (the purge) and the render function (it takes
+# back a rendition it has just stored when the source changed during the render). Only in their
+# own inline policies, never in a policy both share or in the bucket policy.
+DELETERS = {"RenditionFunctionRole", "EventsFunctionRole"}
+
+# The condition every grant of s3:PutObject carries, and the one under which the bucket policy
+# denies a PutObject under r/ ("Enforce conditional writes on Amazon S3 buckets", S3 User
+# Guide): the request has an If-None-Match header, which S3 accepts only as "*" (create if the
+# key is free).
+CREATE_ONLY = {"Null": {"s3:if-none-match": "false"}}
+NOT_CREATE_ONLY = {"Null": {"s3:if-none-match": "true"}}
 
 # Unconditioned, bucket-wide ListBucket is allowed only in these statements, on these buckets:
 # S3 answers 404 rather than 403 for a missing key only when the caller may ListBucket, and it
@@ -177,6 +196,11 @@ def problems_writes(raw: dict, expanded: dict) -> list[str]:
             if not grants(statement, action):
                 continue
             deletes += action == "s3:DeleteObject"
+            if action.startswith("s3:Delete") and owner not in DELETERS:
+                found.append(
+                    f"{label(owner, statement)} grants {action}: only the functions' own "
+                    f"policies ({sorted(DELETERS)}) may delete"
+                )
             if owner == "RenditionBucketPolicy":
                 found.append(f"{label(owner, statement)}: the bucket policy grants {action}")
             elif resources(statement) != {RENDITIONS}:
@@ -186,6 +210,137 @@ def problems_writes(raw: dict, expanded: dict) -> list[str]:
                 )
     if deletes == 0:
         found.append("no statement grants s3:DeleteObject: the purge could not run")
+    return found
+
+
+def top_level_statements(resource: dict) -> list:
+    """A policy resource's statements as written: an Fn::If stays an Fn::If."""
+    return resource["Properties"]["PolicyDocument"]["Statement"]
+
+
+def problems_create_only(raw: dict, expanded: dict) -> list[str]:
+    """Every grant of s3:PutObject is create-only, the render function has one, and the bucket
+    policy denies every other PutObject under r/, to everyone, whatever the parameters."""
+    found = []
+    render_writes = 0
+    for owner, statement in policy_statements(expanded):
+        if owner == "RenditionBucketPolicy" or not grants(statement, "s3:PutObject"):
+            continue
+        condition = statement.get("Condition", {})
+        value = condition.get("Null", {}).get("s3:if-none-match")
+        if value not in ("false", ["false"]):
+            found.append(
+                f"{label(owner, statement)} grants s3:PutObject without requiring "
+                f"If-None-Match (condition {condition}, wanted {CREATE_ONLY})"
+            )
+        elif owner == "RenditionFunctionRole":
+            render_writes += 1
+    if render_writes == 0:
+        found.append("the render function has no create-only s3:PutObject: it could not store")
+
+    policy = expanded["Resources"].get("RenditionBucketPolicy")
+    denies = []
+    for statement in top_level_statements(policy) if policy else []:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
+            continue
+        actions = [as_text(a) for a in alternatives(statement.get("Action", []))]
+        if not any(fnmatch.fnmatchcase("s3:putobject", a.lower()) for a in actions):
+            continue
+        denies.append(statement)
+    if not any(
+        s.get("Principal") in ("*", {"AWS": "*"})
+        and resources(s) == {RENDITIONS}
+        and s.get("Condition") == NOT_CREATE_ONLY
+        for s in denies
+    ):
+        found.append(
+            "RenditionBucketPolicy has no unconditional Deny of s3:PutObject on "
+            f"{RENDITIONS} for Principal * when {NOT_CREATE_ONLY}: anyone allowed to write "
+            f"could overwrite a rendition (Deny statements: {[s.get('Sid') for s in denies]})"
+        )
+    return found
+
+
+# CloudFront and rendition's error answers. CloudFront keeps an error for the larger of the
+# origin's Cache-Control max-age and the distribution's ErrorCachingMinTTL for that code, 10 s
+# for a code it has none for ("Control how long CloudFront caches errors", CloudFront Developer
+# Guide). It always caches 404, 405, 414, 500, 501, 502, 503 and 504, and 400, 403, 412 and 415
+# only with a max-age; other codes (413, 422) not at all ("How CloudFront processes HTTP 4xx
+# and 5xx status codes from your origin").
+DEFAULT_ERROR_CACHING_MIN_TTL = 10
+CLOUDFRONT_CACHES = {400, 403, 404, 405, 414, 415, 412, 500, 501, 502, 503, 504}
+# The codes rendition answers with (src/error.rs).
+RENDITION_CLIENT_ERRORS = {400, 403, 404, 405, 413, 415, 422}
+RENDITION_SERVER_ERRORS = {500, 502, 503, 504}
+
+
+def origin_error_max_ages() -> dict[int, int]:
+    """The smallest max-age rendition sends with each error code, read from the Rust source:
+    the service's defaults for 4xx and 5xx (src/service/mod.rs) and the Lambda's 503 for a
+    stored object too large to relay (crates/lambda/src/lib.rs)."""
+    service = (REPOSITORY / "src/service/mod.rs").read_text()
+    function = (REPOSITORY / "crates/lambda/src/lib.rs").read_text()
+    client = re.search(r"client_error_max_age:\s*(\d+)", service)
+    server = re.search(r"server_error_max_age:\s*(\d+)", service)
+    relay = re.search(r"error_response\(\s*&method,\s*&e,\s*(\d+)\s*\)", function)
+    assert client and server and relay, (
+        "the error max-ages were not found in src/service/mod.rs and crates/lambda/src/lib.rs: "
+        "update origin_error_max_ages() to where they are now"
+    )
+    ages = {code: int(client.group(1)) for code in RENDITION_CLIENT_ERRORS}
+    ages.update({code: int(server.group(1)) for code in RENDITION_SERVER_ERRORS})
+    ages[503] = min(ages[503], int(relay.group(1)))
+    return ages
+
+
+def problems_error_caching(raw: dict, expanded: dict) -> list[str]:
+    """CloudFront keeps each of rendition's errors exactly as long as its max-age says: every
+    ErrorCachingMinTTL is at most the smallest max-age rendition sends with that code. A 5xx
+    without any max-age (Lambda's or CloudFront's own) is still kept a second, so a failing
+    origin is not asked again by every viewer. No custom error page replaces rendition's
+    answers, and the r/* cache policy lets a max-age through."""
+    found = []
+    config = raw["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    configured: dict[int, Any] = {}
+    for item in config.get("CustomErrorResponses", []):
+        if not isinstance(item, dict):
+            found.append(f"CustomErrorResponses item {item} is an expression")
+            continue
+        code = item.get("ErrorCode")
+        configured[code] = item.get("ErrorCachingMinTTL")
+        for key in ("ResponseCode", "ResponsePagePath"):
+            if key in item:
+                found.append(f"CustomErrorResponses {code} sets {key}: it would replace rendition's answer")
+    for code, max_age in sorted(origin_error_max_ages().items()):
+        if code not in CLOUDFRONT_CACHES:
+            continue
+        minimum = configured.get(code, DEFAULT_ERROR_CACHING_MIN_TTL)
+        if not isinstance(minimum, int):
+            found.append(f"ErrorCachingMinTTL of {code} is {minimum!r}, not a number")
+        elif minimum > max_age:
+            found.append(
+                f"{code}: CloudFront would keep it {minimum} s "
+                f"({'ErrorCachingMinTTL' if code in configured else 'the default'}), "
+                f"rendition says max-age={max_age}"
+            )
+        elif code >= 500 and minimum < 1:
+            found.append(f"{code}: ErrorCachingMinTTL {minimum}: a 5xx without max-age is not held at all")
+    policies = [
+        r for r in raw["Resources"].values() if r["Type"] == "AWS::CloudFront::CachePolicy"
+    ]
+    renditions = [
+        b for b in config.get("CacheBehaviors", []) if b.get("PathPattern") == "r/*"
+    ]
+    if len(renditions) != 1 or len(policies) != 1:
+        found.append("expected one r/* behaviour and one cache policy")
+    else:
+        ttl = policies[0]["Properties"]["CachePolicyConfig"]
+        longest = max(origin_error_max_ages().values())
+        if ttl.get("MinTTL") != 0 or ttl.get("MaxTTL", 0) < longest:
+            found.append(
+                f"the r/* cache policy's TTLs {ttl.get('MinTTL')}..{ttl.get('MaxTTL')} "
+                f"must be 0..>= {longest} for rendition's max-age to count"
+            )
     return found
 
 
@@ -315,6 +470,8 @@ def problems_expiry(raw: dict, expanded: dict) -> list[str]:
 CHECKS = [
     problems_shape,
     problems_writes,
+    problems_create_only,
+    problems_error_caching,
     problems_invalidation,
     problems_listing,
     problems_events_rule,
@@ -391,7 +548,122 @@ def widen_purge(t: dict) -> None:
 
 
 def widen_render_writes(t: dict) -> None:
-    find_statement(t, "ReadWriteRenditions")["Resource"] = {"Fn::Sub": "${RenditionBucket.Arn}/*"}
+    find_statement(t, "CreateRenditions")["Resource"] = {"Fn::Sub": "${RenditionBucket.Arn}/*"}
+
+
+def widen_render_deletes(t: dict) -> None:
+    statement = find_statement(t, "ReadAndTakeBackRenditions")
+    statement["Resource"] = {"Fn::Sub": "${RenditionBucket.Arn}/*"}
+
+
+def delete_in_shared_policy(t: dict) -> None:
+    # Both functions carry ReadSourcesPolicy: a delete there is not the functions' own.
+    t["Resources"]["ReadSourcesPolicy"]["Properties"]["PolicyDocument"]["Statement"].append(
+        {
+            "Sid": "Extra",
+            "Effect": "Allow",
+            "Action": "s3:DeleteObject",
+            "Resource": {"Fn::Sub": "${RenditionBucket.Arn}/r/*"},
+        }
+    )
+
+
+def render_put_unconditioned(t: dict) -> None:
+    del find_statement(t, "CreateRenditions")["Condition"]
+
+
+def render_put_condition_inverted(t: dict) -> None:
+    find_statement(t, "CreateRenditions")["Condition"] = copy.deepcopy(NOT_CREATE_ONLY)
+
+
+def render_put_on_if_match(t: dict) -> None:
+    # If-Match replaces an object whose ETag matches: an overwrite, not a create.
+    find_statement(t, "CreateRenditions")["Condition"] = {"Null": {"s3:if-match": "false"}}
+
+
+def render_put_beside_reads(t: dict) -> None:
+    find_statement(t, "ReadAndTakeBackRenditions")["Action"].append("s3:PutObject")
+
+
+def render_cannot_write(t: dict) -> None:
+    statement = find_statement(t, "CreateRenditions")
+    statement["Action"] = "s3:GetObject"
+    del statement["Condition"]
+
+
+def prerender_put_unconditioned(t: dict) -> None:
+    del find_statement(t, "PrerenderRenditions")["Condition"]
+
+
+def events_put_wildcard(t: dict) -> None:
+    find_statement(t, "PurgeRenditions")["Action"] = ["s3:GetObject", "s3:DeleteObject", "s3:Put*"]
+
+
+def bucket_deny_removed(t: dict) -> None:
+    statements = t["Resources"]["RenditionBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    statements.remove(find_statement(t, "RenditionsAreWrittenOnce"))
+
+
+def bucket_deny_narrowed(t: dict) -> None:
+    # A second key in the same Null block is ANDed: the Deny would then need both headers absent.
+    find_statement(t, "RenditionsAreWrittenOnce")["Condition"]["Null"]["s3:if-match"] = "true"
+
+
+def bucket_deny_allows_if_match(t: dict) -> None:
+    find_statement(t, "RenditionsAreWrittenOnce")["Condition"] = {"Null": {"s3:if-match": "true"}}
+
+
+def bucket_deny_for_one_principal(t: dict) -> None:
+    find_statement(t, "RenditionsAreWrittenOnce")["Principal"] = {
+        "AWS": {"Fn::GetAtt": ["RenditionFunctionRole", "Arn"]}
+    }
+
+
+def bucket_deny_on_sources(t: dict) -> None:
+    # Would refuse plain uploads of originals; the Deny belongs to r/ alone.
+    find_statement(t, "RenditionsAreWrittenOnce")["Resource"] = {"Fn::Sub": "${RenditionBucket.Arn}/*"}
+
+
+def bucket_deny_sometimes(t: dict) -> None:
+    statements = t["Resources"]["RenditionBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    deny = find_statement(t, "RenditionsAreWrittenOnce")
+    index = statements.index(deny)
+    statements[index] = {"Fn::If": ["PrerenderOn", deny, {"Ref": "AWS::NoValue"}]}
+
+
+def error_caching(t: dict) -> dict[int, dict]:
+    config = t["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    return {item["ErrorCode"]: item for item in config["CustomErrorResponses"]}
+
+
+def errors_cached_by_default(t: dict) -> None:
+    # CloudFront's default 10 s would keep a 5-s 502/503/504 (and the 1-s 503) for 10 s.
+    del t["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["CustomErrorResponses"]
+
+
+def retry_503_kept_5_s(t: dict) -> None:
+    error_caching(t)[503]["ErrorCachingMinTTL"] = 5
+
+
+def gateway_timeout_kept_a_minute(t: dict) -> None:
+    error_caching(t)[504]["ErrorCachingMinTTL"] = 60
+
+
+def bad_request_kept_longer(t: dict) -> None:
+    error_caching(t)[400]["ErrorCachingMinTTL"] = 300
+
+
+def server_error_not_held(t: dict) -> None:
+    error_caching(t)[502]["ErrorCachingMinTTL"] = 0
+
+
+def not_found_page(t: dict) -> None:
+    error_caching(t)[404]["ResponsePagePath"] = "/404.html"
+
+
+def cache_policy_caps_max_age(t: dict) -> None:
+    policy = t["Resources"]["RenditionCachePolicy"]["Properties"]["CachePolicyConfig"]
+    policy["MaxTTL"] = 30
 
 
 def delete_sources(t: dict) -> None:
@@ -449,6 +721,8 @@ def expire_always(t: dict) -> None:
     [
         (widen_purge, problems_writes),
         (widen_render_writes, problems_writes),
+        (widen_render_deletes, problems_writes),
+        (delete_in_shared_policy, problems_writes),
         (delete_sources, problems_writes),
         (s3_wildcard_on_sources, problems_writes),
         (sam_crud_policy, problems_writes),
@@ -459,6 +733,28 @@ def expire_always(t: dict) -> None:
         (events_for_renditions, problems_events_rule),
         (expire_everything, problems_expiry),
         (expire_always, problems_expiry),
+        (render_put_unconditioned, problems_create_only),
+        (render_put_condition_inverted, problems_create_only),
+        (render_put_on_if_match, problems_create_only),
+        (render_put_beside_reads, problems_create_only),
+        (render_cannot_write, problems_create_only),
+        (prerender_put_unconditioned, problems_create_only),
+        (events_put_wildcard, problems_create_only),
+        (sam_crud_policy, problems_create_only),
+        (s3_wildcard_on_sources, problems_create_only),
+        (bucket_deny_removed, problems_create_only),
+        (bucket_deny_narrowed, problems_create_only),
+        (bucket_deny_allows_if_match, problems_create_only),
+        (bucket_deny_for_one_principal, problems_create_only),
+        (bucket_deny_on_sources, problems_create_only),
+        (bucket_deny_sometimes, problems_create_only),
+        (errors_cached_by_default, problems_error_caching),
+        (retry_503_kept_5_s, problems_error_caching),
+        (gateway_timeout_kept_a_minute, problems_error_caching),
+        (bad_request_kept_longer, problems_error_caching),
+        (server_error_not_held, problems_error_caching),
+        (not_found_page, problems_error_caching),
+        (cache_policy_caps_max_age, problems_error_caching),
     ],
     ids=lambda f: f.__name__,
 )

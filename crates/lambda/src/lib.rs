@@ -94,6 +94,16 @@ pub async fn events_from_env() -> anyhow::Result<Lifecycle> {
     })
 }
 
+/// Time limits of the key reads at init: Lambda gives the whole init phase 10 s, so a stalled
+/// endpoint must fail the start (and be retried by Lambda) well within it.
+fn init_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .operation_attempt_timeout(std::time::Duration::from_secs(2))
+        .operation_timeout(std::time::Duration::from_secs(6))
+        .build()
+}
+
 /// Keys from `RENDITION_KEYS`, else the SSM parameter, else the secret. Never logged.
 async fn load_keys(settings: &Settings, sdk: &aws_config::SdkConfig) -> anyhow::Result<KeyRing> {
     let spec = if settings.keys.is_some() {
@@ -101,7 +111,11 @@ async fn load_keys(settings: &Settings, sdk: &aws_config::SdkConfig) -> anyhow::
             .key_ring()
             .map_err(|e| anyhow::anyhow!("signing keys: {}", e.message()));
     } else if let Some(name) = &settings.keys_parameter {
-        let ssm = aws_sdk_ssm::Client::new(sdk);
+        let ssm = aws_sdk_ssm::Client::from_conf(
+            aws_sdk_ssm::config::Builder::from(sdk)
+                .timeout_config(init_timeouts())
+                .build(),
+        );
         let out = ssm
             .get_parameter()
             .name(name)
@@ -114,7 +128,11 @@ async fn load_keys(settings: &Settings, sdk: &aws_config::SdkConfig) -> anyhow::
             .context("the SSM parameter has no value")?
             .to_string()
     } else if let Some(id) = &settings.keys_secret {
-        let sm = aws_sdk_secretsmanager::Client::new(sdk);
+        let sm = aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(sdk)
+                .timeout_config(init_timeouts())
+                .build(),
+        );
         let out = sm
             .get_secret_value()
             .secret_id(id)
@@ -207,10 +225,8 @@ pub async fn handle(service: &Service, req: Request) -> Response<Body> {
             "stored object too large to relay"
         );
         let e = Error::Busy("the rendition is stored; retry to fetch it from the CDN".into());
+        // max-age=1, and with it `Retry-After: 1`.
         response = error_response(&method, &e, 1);
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
     }
     let (parts, body) = response.into_parts();
     let is_text = parts

@@ -417,6 +417,84 @@ async fn concurrent_misses_store_one_object() {
     );
 }
 
+/// 100 concurrent misses on one key, then 1,000 requests over 50 keys (20 each, 50 in
+/// flight), across four function instances over S3: one object per key, every answer a clean
+/// redirect or the image, no error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_misses_on_one_key_and_a_thousand_over_fifty_keys() {
+    let Some(moto) = Moto::start() else { return };
+    let s3 = setup(&moto).await;
+    let instances: Vec<Arc<Service>> = (0..4)
+        .map(|_| Arc::new(service(&s3, Answer::Redirect, Limits::default())))
+        .collect();
+    let path_for = |w: u32| {
+        sign(
+            "photos/sample.jpg",
+            Ops {
+                width: Some(w),
+                ..Ops::default()
+            },
+            Format::Jpeg,
+        )
+    };
+    let run = |paths: Vec<String>| {
+        let instances = instances.clone();
+        async move {
+            let permits = Arc::new(tokio::sync::Semaphore::new(50));
+            let mut tasks = tokio::task::JoinSet::new();
+            for (i, path) in paths.into_iter().enumerate() {
+                let (svc, permits) = (instances[i % 4].clone(), permits.clone());
+                tasks.spawn(async move {
+                    let _turn = permits.acquire_owned().await.unwrap();
+                    let r = rendition_lambda::handle(&svc, event("GET", &path)).await;
+                    (path, r)
+                });
+            }
+            let mut answered = 0;
+            while let Some(done) = tasks.join_next().await {
+                let (path, r) = done.unwrap();
+                match r.status().as_u16() {
+                    302 => assert_eq!(header(&r, "location"), path),
+                    200 => assert_eq!(header(&r, "content-type"), "image/jpeg"),
+                    other => panic!("{path}: unexpected status {other}"),
+                }
+                answered += 1;
+            }
+            answered
+        }
+    };
+    assert_eq!(run(vec![path_for(500); 100]).await, 100);
+    assert_eq!(
+        list_keys(&s3, BUCKET, "r/").await,
+        vec![path_for(500)[1..].to_string()]
+    );
+
+    let widths: Vec<u32> = (0..50).map(|i| 100 + i * 7).collect();
+    let mixed: Vec<String> = (0..1000).map(|i| path_for(widths[(i * 37) % 50])).collect();
+    assert_eq!(run(mixed).await, 1000);
+    let mut expected: Vec<String> = widths
+        .iter()
+        .map(|&w| path_for(w)[1..].to_string())
+        .collect();
+    expected.push(path_for(500)[1..].to_string());
+    expected.sort();
+    expected.dedup();
+    assert_eq!(list_keys(&s3, BUCKET, "r/").await, expected);
+    // Every stored object is a whole JPEG of its width.
+    for (w, key) in widths.iter().map(|&w| (w, path_for(w)[1..].to_string())) {
+        let out = s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .send()
+            .await
+            .unwrap();
+        let bytes = out.body.collect().await.unwrap().into_bytes();
+        let img = image::load_from_memory(&bytes).unwrap();
+        assert_eq!(img.width(), w, "{key}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_fixtures_through_the_handler() {
     let Some(moto) = Moto::start() else { return };

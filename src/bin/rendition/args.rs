@@ -163,31 +163,3 @@ impl OpArgs {
         Ok(self.options().resolve(source)?)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flags_are_canonicalised() {
-        let args = OpArgs {
-            width: Some(100),
-            dpr: Some("2".into()),
-            flip: Some("v".into()),
-            quality: Some(80),
-            background: Some("#FFFFFF".into()),
-            rotate: Some(360),
-            gravity: Some("centre".into()),
-            ..OpArgs::default()
-        };
-        let (ops, format) = args.resolve("a/b.jpg").unwrap();
-        assert_eq!(format, Format::Jpeg);
-        assert_eq!(ops.segment(), "w200_r180_flip");
-        let hv = OpArgs {
-            flip: Some("hv".into()),
-            ..OpArgs::default()
-        };
-        assert_eq!(hv.resolve("a.png").unwrap().0.segment(), "r180");
-        assert!(OpArgs::default().resolve("a.tiff").is_err());
-    }
-}

@@ -196,7 +196,12 @@ fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
 
 fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(serve_async(args, settings))
+    let served = runtime.block_on(serve_async(args, settings));
+    // Renders given up on still run on the blocking pool until their next stage check; a
+    // write already begun finishes and removes its temporary file within milliseconds. Don't
+    // wait longer than that for them.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    served
 }
 
 async fn serve_async(args: ServeArgs, mut settings: Settings) -> anyhow::Result<()> {
@@ -291,12 +296,48 @@ async fn serve_async(args: ServeArgs, mut settings: Settings) -> anyhow::Result<
         }
         None => None,
     };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    // SIGTERM (systemd, Docker, Kubernetes) or Ctrl-C: stop accepting, let the requests in
+    // flight finish within one render budget, then exit 0.
+    let grace = std::time::Duration::from_millis(service.config().limits.render_timeout_ms);
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<&'static str>();
+    let shutdown = async move {
+        let signal = stop_signal().await;
+        let _ = stopping.send(signal);
     };
-    server::serve(listener, service, shutdown)
-        .await
-        .context("serving")
+    let serving = server::serve(listener, service, shutdown);
+    tokio::pin!(serving);
+    tokio::select! {
+        served = &mut serving => served.context("serving")?,
+        _ = async {
+            match stopped.await {
+                Ok(signal) => {
+                    eprintln!(
+                        "rendition: {signal}: finishing the requests in flight (at most {} s)",
+                        grace.as_secs()
+                    );
+                    tokio::time::sleep(grace).await;
+                }
+                // The server ended without a signal: the other branch answers.
+                Err(_) => std::future::pending().await,
+            }
+        } => tracing::warn!("stopped with requests still in flight after {grace:?}"),
+    }
+    Ok(())
+}
+
+/// The first of SIGTERM and Ctrl-C (SIGINT), by name.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
 }
 
 fn sign(args: SignArgs, settings: &Settings) -> anyhow::Result<()> {
