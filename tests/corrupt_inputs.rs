@@ -96,8 +96,9 @@ fn corrupted_sources_never_panic() {
                     }
                 }
             }
-            let result =
-                std::panic::catch_unwind(|| render(&bytes, &ops, Format::Jpeg, &limits, Deadline::none()));
+            let result = std::panic::catch_unwind(|| {
+                render(&bytes, &ops, Format::Jpeg, &limits, Deadline::none())
+            });
             match result {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
@@ -180,7 +181,13 @@ fn a_jpeg_cut_short_is_refused_not_rendered_with_made_up_blocks() {
             render(&jpeg, &ops, Format::Png, &limits, Deadline::none()).is_ok(),
             "{name} renders"
         );
-        let no_eoi = render(&jpeg[..jpeg.len() - 2], &ops, Format::Png, &limits, Deadline::none());
+        let no_eoi = render(
+            &jpeg[..jpeg.len() - 2],
+            &ops,
+            Format::Png,
+            &limits,
+            Deadline::none(),
+        );
         assert_eq!(
             no_eoi.is_ok(),
             name.starts_with("baseline"),

@@ -590,6 +590,8 @@ async fn jpegs_the_own_decoder_declines_are_counted_in_the_stats() {
         .unwrap();
     assert_eq!(stats["renders"], 2);
     assert_eq!(stats["jpeg_fallbacks"], 1);
+}
+
 /// SIGTERM, as systemd, Docker and Kubernetes stop a server: new connections are refused, the
 /// request in flight gets its image, nothing temporary is left, and the exit status is 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,8 +22,8 @@ use crate::Limits;
 
 use decode::decode;
 use encode::{encode, encode_jpeg_ycc, subsamples_chroma};
-use pixels::{blur, flatten, pad, reorient, sharpen};
 pub use jpeg::Declined;
+use pixels::{blur, flatten, pad, reorient, sharpen};
 pub use probe::probe;
 use probe::{probe_with_icc, to_srgb};
 use resize::{resize, resize_planes};
@@ -232,7 +232,8 @@ pub fn render(
     // Decode, at a reduced scale when the region shrinks enough.
     let scale = (f64::from(rw) / region.w).max(f64::from(rh) / region.h);
     let whole = region.w == stored.0 && region.h == stored.1;
-    let (decoded, jpeg_fallback) = decode(source, &probe, scale, whole.then_some((rw, rh)), limits)?;
+    let (decoded, jpeg_fallback) =
+        decode(source, &probe, scale, whole.then_some((rw, rh)), limits)?;
     check()?;
     let (fx, fy) = decoded.scale(stored);
     region = Rect {

@@ -98,7 +98,6 @@ pub(super) fn to_srgb(img: &mut Pixels, icc: &[u8]) {
     }
 }
 
-
 /// Counts animation frames from the container structure, without decoding any of them.
 /// Malformed structure counts what it can; the decoder reports the real error later.
 pub(super) fn count_frames(format: SourceFormat, b: &[u8]) -> u32 {

@@ -61,7 +61,8 @@ impl Slot {
 
 /// Luma in a buffer of its own, Cb and Cr interleaved in a second: how the planes of a YCbCr
 /// file with subsampled chroma (or with chroma brought to half size) come out of the resize.
-const LUMA_AND_CHROMA_PAIR: [Slot; 3] = [Slot::new(0, 1, 0), Slot::new(1, 2, 0), Slot::new(1, 2, 1)];
+const LUMA_AND_CHROMA_PAIR: [Slot; 3] =
+    [Slot::new(0, 1, 0), Slot::new(1, 2, 0), Slot::new(1, 2, 1)];
 
 /// Resizes `region` (given on the first plane's grid) of a JPEG's planes to `w`×`h`: each
 /// plane from its own grid with Lanczos3 (subsampled chroma is never upsampled first); YCbCr
@@ -169,9 +170,7 @@ impl ResizedPlanes {
     /// Whether the resize made luma and an interleaved chroma pair at the output's chroma
     /// grid, what an encoder of YCbCr 4:2:0 takes.
     pub(super) fn is_luma_and_chroma(&self) -> bool {
-        self.model == jpeg::ColorModel::YCbCr
-            && self.half
-            && self.at == LUMA_AND_CHROMA_PAIR
+        self.model == jpeg::ColorModel::YCbCr && self.half && self.at == LUMA_AND_CHROMA_PAIR
     }
 
     /// Luma (one channel) and the chroma pair (two channels, ⌈w/2⌉×⌈h/2⌉) of planes that

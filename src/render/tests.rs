@@ -180,7 +180,8 @@ fn rgb_at(img: &image::RgbaImage, x: u32, y: u32) -> [u8; 3] {
 }
 
 fn run(src: &[u8], ops: &Ops, format: Format) -> Rendered {
-    render(src, ops, format, &Limits::default(), Deadline::none()).unwrap_or_else(|e| panic!("{ops:?}: {e}"))
+    render(src, ops, format, &Limits::default(), Deadline::none())
+        .unwrap_or_else(|e| panic!("{ops:?}: {e}"))
 }
 
 #[test]
@@ -884,7 +885,13 @@ fn animated_gif_frames_are_counted_and_limited() {
         max_frames: 3,
         ..Limits::default()
     };
-    let r = render(&bytes, &Ops::default(), Format::Png, &strict, Deadline::none());
+    let r = render(
+        &bytes,
+        &Ops::default(),
+        Format::Png,
+        &strict,
+        Deadline::none(),
+    );
     assert!(matches!(r, Err(Error::TooLarge(_))));
 }
 
@@ -974,7 +981,9 @@ fn jpegs_the_own_decoder_declines_say_why() {
     let plain = jpeg(64, 48, &quadrants(64, 48), None);
     assert_eq!(run(&plain, &small, Format::Png).jpeg_fallback, None);
     // Four components: print assets that reach the web.
-    let cmyk_pixels: Vec<u8> = (0..64 * 48).flat_map(|i| [(i % 256) as u8, 40, 200, 10]).collect();
+    let cmyk_pixels: Vec<u8> = (0..64 * 48)
+        .flat_map(|i| [(i % 256) as u8, 40, 200, 10])
+        .collect();
     let mut cmyk = Vec::new();
     jpeg_encoder::Encoder::new(&mut cmyk, 90)
         .encode(&cmyk_pixels, 64, 48, jpeg_encoder::ColorType::Cmyk)

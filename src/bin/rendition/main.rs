@@ -15,9 +15,9 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use args::{LimitArgs, OpArgs, ServiceArgs};
 use rendition::lifecycle::{invalidation_path, purge as purge_source, Cdn, Keep, Lifecycle};
 use rendition::options::{Decimal, Options};
+use rendition::render::Deadline;
 use rendition::settings::{self, presets_from, Settings};
 use rendition::store::{FsStore, Store};
-use rendition::render::Deadline;
 use rendition::{render, server, watch, Answer, Service};
 
 /// Signed, lazy image renditions: render on first view, store under the requested key, and

@@ -137,7 +137,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn one_scan_per_component_is_left_to_the_general_decoder() {
         // jpeg-encoder writes 4:1:1 as three scans; libjpeg never does for baseline.
@@ -187,5 +186,4 @@ mod tests {
             }
         }
     }
-}
 }

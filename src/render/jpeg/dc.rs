@@ -34,7 +34,9 @@ pub(super) fn scan(
         return Ok(skip_entropy_data(data, pos));
     }
     if se != 0 || al > 13 {
-        return Err(Declined::Corrupt("a DC scan with AC coefficients or over 13 bits"));
+        return Err(Declined::Corrupt(
+            "a DC scan with AC coefficients or over 13 bits",
+        ));
     }
     let mut bits = Bits::new(data, pos);
     let mut pred = vec![0i32; ns];

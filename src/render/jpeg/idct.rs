@@ -61,37 +61,37 @@ impl Grid {
     pub(super) fn idct(&self, block: Block, out: &mut [u8], stride: usize) {
         let (nx, ny, bx, by) = (self.nx, self.ny, &self.bx, &self.by);
         let Block { coef, rows, cols } = block;
-    if rows == 1 && cols == 1 {
-        // A flat block: every basis value of coefficient 0 is the same.
-        let v = (coef[0] * bx[0] * by[0] + SHIFT) as u8;
-        for line in out.chunks_mut(stride).take(ny) {
-            line[..nx].fill(v);
+        if rows == 1 && cols == 1 {
+            // A flat block: every basis value of coefficient 0 is the same.
+            let v = (coef[0] * bx[0] * by[0] + SHIFT) as u8;
+            for line in out.chunks_mut(stride).take(ny) {
+                line[..nx].fill(v);
+            }
+            return;
         }
-        return;
-    }
-    // Fixed sizes let the compiler unroll and vectorise the sums: square grids, and the
-    // 2:1 grids of 4:2:2 and 4:4:0 chroma.
-    let f = match (nx, ny) {
-        (1, 1) => idct_fixed::<1, 1>,
-        (2, 2) => idct_fixed::<2, 2>,
-        (3, 3) => idct_fixed::<3, 3>,
-        (4, 4) => idct_fixed::<4, 4>,
-        (5, 5) => idct_fixed::<5, 5>,
-        (6, 6) => idct_fixed::<6, 6>,
-        (7, 7) => idct_fixed::<7, 7>,
-        (8, 8) => return idct_butterfly(coef, rows, out, stride),
-        (16, 16) => idct_fixed::<16, 16>,
-        (2, 1) => idct_fixed::<2, 1>,
-        (4, 2) => idct_fixed::<4, 2>,
-        (8, 4) => idct_fixed::<8, 4>,
-        (16, 8) => idct_fixed::<16, 8>,
-        (1, 2) => idct_fixed::<1, 2>,
-        (2, 4) => idct_fixed::<2, 4>,
-        (4, 8) => idct_fixed::<4, 8>,
-        (8, 16) => idct_fixed::<8, 16>,
-        _ => return idct_any(self, block, out, stride),
-    };
-    f(self, block, out, stride)
+        // Fixed sizes let the compiler unroll and vectorise the sums: square grids, and the
+        // 2:1 grids of 4:2:2 and 4:4:0 chroma.
+        let f = match (nx, ny) {
+            (1, 1) => idct_fixed::<1, 1>,
+            (2, 2) => idct_fixed::<2, 2>,
+            (3, 3) => idct_fixed::<3, 3>,
+            (4, 4) => idct_fixed::<4, 4>,
+            (5, 5) => idct_fixed::<5, 5>,
+            (6, 6) => idct_fixed::<6, 6>,
+            (7, 7) => idct_fixed::<7, 7>,
+            (8, 8) => return idct_butterfly(coef, rows, out, stride),
+            (16, 16) => idct_fixed::<16, 16>,
+            (2, 1) => idct_fixed::<2, 1>,
+            (4, 2) => idct_fixed::<4, 2>,
+            (8, 4) => idct_fixed::<8, 4>,
+            (16, 8) => idct_fixed::<16, 8>,
+            (1, 2) => idct_fixed::<1, 2>,
+            (2, 4) => idct_fixed::<2, 4>,
+            (4, 8) => idct_fixed::<4, 8>,
+            (8, 16) => idct_fixed::<8, 16>,
+            _ => return idct_any(self, block, out, stride),
+        };
+        f(self, block, out, stride)
     }
 }
 

@@ -147,6 +147,7 @@ pub(super) fn skip_entropy_data(data: &[u8], mut pos: usize) -> usize {
         }
     }
     data.len()
+}
 
 #[derive(Clone)]
 pub(super) struct Component {
@@ -209,7 +210,9 @@ impl Frame {
             return Err(Declined::Corrupt("zero width"));
         }
         if !(n == 1 || n == 3) {
-            return Err(Declined::Unsupported("components other than 1 or 3 (CMYK?)"));
+            return Err(Declined::Unsupported(
+                "components other than 1 or 3 (CMYK?)",
+            ));
         }
         let mut comps = Vec::with_capacity(n);
         for i in 0..n {
@@ -308,11 +311,15 @@ impl ScanHeader {
         let ns = usize::from(*seg.first().ok_or(short)?);
         let mut members = Vec::with_capacity(ns);
         for i in 0..ns {
-            let Some(&[id, selectors]) = seg.get(1 + i * 2..3 + i * 2).and_then(|s| s.first_chunk::<2>()) else {
+            let Some(&[id, selectors]) = seg
+                .get(1 + i * 2..3 + i * 2)
+                .and_then(|s| s.first_chunk::<2>())
+            else {
                 return Err(short);
             };
-            let comp = (frame.comps.iter().position(|c| c.id == id))
-                .ok_or(Declined::Corrupt("a scan of a component the frame does not have"))?;
+            let comp = (frame.comps.iter().position(|c| c.id == id)).ok_or(Declined::Corrupt(
+                "a scan of a component the frame does not have",
+            ))?;
             members.push(ScanComponent {
                 id,
                 comp,
@@ -341,7 +348,10 @@ mod tests {
         use jpeg_encoder::SamplingFactor as S;
         let jpeg = encode(256, 256, S::R_4_2_0, 0);
         assert!(decode(&jpeg, 4).is_ok());
-        assert_eq!(decode(&jpeg[..jpeg.len() / 2], 4).err(), Some(Declined::Truncated));
+        assert_eq!(
+            decode(&jpeg[..jpeg.len() / 2], 4).err(),
+            Some(Declined::Truncated)
+        );
         assert_eq!(decode(&jpeg[..300], 4).err(), Some(Declined::Truncated));
         let scans = encode(64, 48, S::R_4_1_1, 0);
         assert_eq!(
@@ -354,14 +364,23 @@ mod tests {
         ));
         // Arithmetic coding: the frame marker alone says so.
         let mut arithmetic = jpeg.clone();
-        let sof = arithmetic.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        let sof = arithmetic
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0])
+            .unwrap();
         arithmetic[sof + 1] = 0xC9;
         assert_eq!(
             decode(&arithmetic, 8).err(),
             Some(Declined::Unsupported("arithmetic coding"))
         );
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/progressive-420.jpg");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/progressive-420.jpg"
+        );
         let progressive = std::fs::read(path).unwrap();
-        assert_eq!(decode(&progressive[..700], 4).err(), Some(Declined::Truncated));
+        assert_eq!(
+            decode(&progressive[..700], 4).err(),
+            Some(Declined::Truncated)
+        );
     }
 }

@@ -47,12 +47,12 @@ mod testing;
 
 pub(crate) use color::{add_chroma, chroma_offsets, ycc_pixel, ColorModel};
 pub(crate) use markers::is_progressive;
-/// The installed wallpaper photographs, baseline or progressive (for the renderer's tests).
-#[cfg(test)]
-pub(crate) use testing::installed_photographs;
 /// A test card, encoded with the given sampling and restart interval (for the renderer's tests).
 #[cfg(test)]
 pub(crate) use testing::encode as test_card;
+/// The installed wallpaper photographs, baseline or progressive (for the renderer's tests).
+#[cfg(test)]
+pub(crate) use testing::installed_photographs;
 
 /// Decodes `data` at `eighths`/8 of its size (1 to 8): the result is
 /// `ceil(width × eighths / 8)` × `ceil(height × eighths / 8)` RGB pixels. [`Declined`] when

@@ -74,12 +74,18 @@ impl Tables {
 
     /// DC Huffman table `id`, declined when the file has not defined it.
     pub(super) fn dc_table(&self, id: usize) -> Result<&Huffman, Declined> {
-        self.dc.get(id).and_then(Option::as_ref).ok_or(Declined::Corrupt("a missing huffman table"))
+        self.dc
+            .get(id)
+            .and_then(Option::as_ref)
+            .ok_or(Declined::Corrupt("a missing huffman table"))
     }
 
     /// AC Huffman table `id`, declined when the file has not defined it.
     pub(super) fn ac_table(&self, id: usize) -> Result<&Huffman, Declined> {
-        self.ac.get(id).and_then(Option::as_ref).ok_or(Declined::Corrupt("a missing huffman table"))
+        self.ac
+            .get(id)
+            .and_then(Option::as_ref)
+            .ok_or(Declined::Corrupt("a missing huffman table"))
     }
 
     pub(super) fn color_model(&self, frame: &Frame) -> ColorModel {

@@ -79,9 +79,7 @@ fn dct_resampled(full: &[u8], fw: usize, fh: usize, eighths: usize) -> Vec<u8> {
     let c = |u: usize| if u == 0 { FRAC_1_SQRT_2 } else { 1.0 };
     // fwd[u][x]: forward 8-point basis; inv[u][i]: the same frequency at N points.
     let fwd: Vec<[f64; 8]> = (0..8)
-        .map(|u| {
-            std::array::from_fn(|x| c(u) / 2.0 * (((2 * x + 1) * u) as f64 * PI / 16.0).cos())
-        })
+        .map(|u| std::array::from_fn(|x| c(u) / 2.0 * (((2 * x + 1) * u) as f64 * PI / 16.0).cos()))
         .collect();
     let inv: Vec<Vec<f64>> = (0..n)
         .map(|u| {
