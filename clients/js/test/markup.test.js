@@ -6,7 +6,47 @@ import { describe, test } from 'node:test';
 import {
   createAsyncSigner, createSigner, outputSize, picture, RenditionError, sign, srcset,
 } from 'rendition-sign';
-import { candidates, parseTags } from './html.js';
+
+// A strict reader for the markup picture() writes: a run of tags and nothing else, every
+// attribute value double-quoted, entities only for the five escaped characters. Anything else
+// (an unescaped quote or '&', a stray '<', text between tags) fails the test that reads it.
+const ENTITIES = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+
+function decode(raw) {
+  if (/[<>'"]/.test(raw)) throw new Error(`unescaped character in attribute value ${raw}`);
+  return raw.replace(/&[^;]*;?/g, (entity) => {
+    if (!(entity in ENTITIES)) throw new Error(`unknown or broken entity ${entity} in ${raw}`);
+    return ENTITIES[entity];
+  });
+}
+
+function parseTags(html) {
+  const tag = /<(\/?)([a-z]+)((?: [a-z][a-z0-9_:.-]*(?:="[^"]*")?)*)>/y;
+  const tags = [];
+  let at = 0;
+  while (at < html.length) {
+    tag.lastIndex = at;
+    const m = tag.exec(html);
+    if (!m) throw new Error(`not a tag at ${at}: ${html.slice(at, at + 60)}`);
+    const attrs = {};
+    for (const a of m[3].matchAll(/ ([a-z][a-z0-9_:.-]*)(?:="([^"]*)")?/g)) {
+      if (a[1] in attrs) throw new Error(`attribute ${a[1]} twice in ${m[0]}`);
+      attrs[a[1]] = a[2] === undefined ? true : decode(a[2]);
+    }
+    tags.push({ name: m[2], close: m[1] === '/', attrs });
+    at = tag.lastIndex;
+  }
+  return tags;
+}
+
+/** A srcset value → [[url, descriptor]]. */
+function candidates(srcset) {
+  return srcset.split(', ').map((c) => {
+    const [url, descriptor, ...more] = c.split(' ');
+    if (more.length) throw new Error(`candidate with more than a URL and a descriptor: ${c}`);
+    return [url, descriptor];
+  });
+}
 
 const keys = 'k1:0123456789abcdef0123456789abcdef,k0:fedcba9876543210fedcba9876543210';
 const s = createSigner({ keys });
@@ -74,6 +114,10 @@ describe('outputSize follows src/plan.rs', () => {
     assert.deepEqual(size({ options: { width: 400, rotate: 90 }, source: [1600, 1200] }), [400, 533]);
     assert.deepEqual(size({ options: { width: 400, rotate: -90 }, source: [1600, 1200] }), [400, 533]);
     assert.deepEqual(size({ options: { width: 400, flip: 'v' }, source: [1600, 1200] }), [400, 300]);
+  });
+  test('halves round up, as the renderer\'s f64 rounding does', () => {
+    assert.deepEqual(size({ options: { width: 2 }, source: [4, 5] }), [2, 3]);
+    assert.deepEqual(size({ options: { height: 5, enlarge: true }, source: [1, 2] }), [3, 5]);
   });
   test('dpr multiplies before the cap', () => {
     assert.deepEqual(size({ options: { width: 400, dpr: 2 }, source: [1600, 1200] }), [800, 600]);
