@@ -30,16 +30,18 @@ def test_valid_path(v):
 
 
 def parts(path):
-    """Splits a path from the right as the verifier does (§1): source, key id, ops, extension."""
+    """Splits a path from the right as the verifier does (§1): source, key id, ops, extension.
+    An encoded source is decoded leniently (padding or stray bits allowed), as a careless signer
+    would, to see that the signer still writes its canonical form, not the vector's."""
     rest = path[3:]  # after "/r/" (or whatever a wrong prefix put there)
     head, _, last = rest.rpartition("/")
-    source_text, _, signature = head.rpartition("/")
+    source, _, signature = head.rpartition("/")
     ops, dot, ext = last.rpartition(".")
-    if source_text.startswith("!"):
-        encoded = source_text[1:]
-        source_text = base64.urlsafe_b64decode(encoded.rstrip("=") + "=" * (-len(encoded.rstrip("=")) % 4)).decode("utf-8", "replace")
-    return source_text, signature.partition(".")[0] if "." in signature else "", \
-        (ops if dot else last), ext
+    if source.startswith("!"):
+        encoded = source[1:].rstrip("=")
+        source = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8", "replace")
+    key_id = signature.partition(".")[0] if "." in signature else ""
+    return source, key_id, (ops if dot else last), ext
 
 
 @by_name(PATHS["invalid"])
