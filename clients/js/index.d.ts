@@ -1,0 +1,137 @@
+// Types for rendition-sign. The option names are the signer rules of docs/url-format.md §9.
+
+/** Options for one rendition, as a person writes them; unset (or null) is the default. */
+export interface Options {
+  /** Output width in CSS pixels, multiplied by dpr; at least 1. */
+  width?: number | null;
+  /** Output height in CSS pixels, multiplied by dpr; at least 1. */
+  height?: number | null;
+  /** Device pixel ratio, 0 < dpr ≤ 8, in exact decimal arithmetic (a number or its text). */
+  dpr?: number | string | null;
+  /** cover (default), contain, fill, inside or outside; any case. The others need both sides. */
+  fit?: string | null;
+  /** Allow an output larger than the source; needs a width or a height. */
+  enlarge?: boolean | null;
+  /** centre (default), n ne e se s sw w nw, smart, or "X-Y" in percent; any case. */
+  gravity?: string | null;
+  /** 1–100 for jpg, webp and avif (80 is the default and is left out). */
+  quality?: number | null;
+  /** 3 or 6 hex digits, with or without #, any case. */
+  background?: string | null;
+  /** Clockwise degrees, a multiple of 90 (negative and ≥ 360 fold). */
+  rotate?: number | null;
+  /** h (left-right), v (top-bottom) or hv; any case. */
+  flip?: string | null;
+  /** Gaussian blur sigma, 0.1–100, a whole number of tenths (a number or its text). */
+  blur?: number | string | null;
+  /** Unsharp-mask sigma, 0.1–10, a whole number of tenths (a number or its text). */
+  sharpen?: number | string | null;
+  /** Source version token: 1–64 ASCII letters and digits. */
+  version?: string | null;
+  /** The source's ETag as S3 returns it ("…", W/"…", "…-3"); becomes the version token. */
+  etag?: string | null;
+  /** jpg (or jpeg), png, webp, gif or avif; any case. Default: the source key's extension. */
+  format?: string | null;
+}
+
+/** The source's size as displayed (after its EXIF orientation), in pixels: both or neither. */
+export interface SourceSize {
+  sourceWidth?: number | null;
+  sourceHeight?: number | null;
+}
+
+/** srcset items: widths in device pixels (320, "640") or densities ("1x", "1.5x"), not both. */
+export type SrcsetItems = ReadonlyArray<number | string> | string;
+
+export interface PictureParams extends Omit<Options, 'format'>, SourceSize {
+  /** Widths in device pixels, chosen by `sizes`. Give widths or densities. */
+  widths?: ReadonlyArray<number | string> | string | null;
+  /** Densities ("1x", "2x") for an image of a fixed CSS size (width and/or height). */
+  densities?: ReadonlyArray<string> | string | null;
+  /** The sizes attribute; needed with widths, refused with densities. */
+  sizes?: string | null;
+  /** The alt text: "" for a decorative image. */
+  alt: string;
+  /** The <source> formats, in order of preference. Default ["avif", "webp"]. */
+  formats?: ReadonlyArray<string> | string | null;
+  /** The <img> format. Default: png for .png sources, gif for .gif, else jpg. */
+  fallback?: string | null;
+  /**
+   * More <img> attributes (class, loading, fetchpriority…): true writes a bare attribute, false
+   * or null leaves it out (loading="lazy" and decoding="async" are written unless replaced).
+   */
+  attributes?: Readonly<Record<string, string | number | boolean | null | undefined>> | null;
+}
+
+export interface Key {
+  readonly id: string;
+  readonly secret: Uint8Array;
+}
+
+export interface Config {
+  /** A key list in RENDITION_KEYS's format, ID:SECRET[,ID:SECRET…] (the first signs), or parseKeys()'s result. */
+  keys: string | ReadonlyArray<Key>;
+  /** The CDN origin put before every path, such as https://cdn.example.com. Default: none. */
+  base?: string | null;
+}
+
+export interface Signer {
+  /** The id of the key that signs. */
+  readonly keyId: string;
+  /** The URL of one rendition. */
+  sign(source: string, options?: Options): string;
+  /** The URL of a canonical ops segment and extension ("w640_h360", "webp"), checked as the server does. */
+  signCanonical(source: string, ops: string, format: string): string;
+  /** A srcset attribute value. */
+  srcset(source: string, items: SrcsetItems, options?: Options & SourceSize): string;
+  /** <picture> markup with its attributes escaped. */
+  picture(source: string, params: PictureParams): string;
+}
+
+/** Signer with the same methods, returning promises (Web Crypto). */
+export interface AsyncSigner {
+  readonly keyId: string;
+  sign(source: string, options?: Options): Promise<string>;
+  signCanonical(source: string, ops: string, format: string): Promise<string>;
+  srcset(source: string, items: SrcsetItems, options?: Options & SourceSize): Promise<string>;
+  picture(source: string, params: PictureParams): Promise<string>;
+}
+
+/** Every refusal; the message starts with the option at fault, which `option` holds. */
+export class RenditionError extends Error {
+  readonly option: string;
+}
+
+/** Signs with node:crypto (Node, Deno, Bun); throws where the runtime lacks it. */
+export function createSigner(config: Config): Signer;
+/** Signs with Web Crypto: Node, Deno, Bun, edge runtimes. */
+export function createAsyncSigner(config: Config): AsyncSigner;
+
+export function sign(source: string, options: Options | undefined, config: Config): string;
+export function srcset(source: string, items: SrcsetItems, options: (Options & SourceSize) | undefined, config: Config): string;
+export function picture(source: string, params: PictureParams, config: Config): string;
+
+/** Parses a key list ID:SECRET[,ID:SECRET…]; the secrets are their UTF-8 bytes. */
+export function parseKeys(spec: string): Key[];
+
+/** The canonical ops segment and extension of `options` for `source`, without signing. */
+export function resolve(source: string, options?: Options): {
+  segment: string;
+  format: 'jpg' | 'png' | 'webp' | 'gif' | 'avif';
+  ops: {
+    width: number | null;
+    height: number | null;
+    fit: 'cover' | 'contain' | 'fill' | 'inside' | 'outside';
+    enlarge: boolean;
+    rotate: 0 | 90 | 180 | 270;
+  };
+};
+
+/** The size in pixels of the rendition `options` ask for, from a source displayed sourceWidth × sourceHeight. */
+export function outputSize(source: string, options: Options, sourceWidth: number, sourceHeight: number): {
+  width: number;
+  height: number;
+};
+
+/** Text made safe inside a double-quoted HTML attribute. */
+export function escapeHtml(text: unknown): string;
