@@ -154,6 +154,19 @@ fn sign_prints_srcsets() {
         out.contains("/w300.jpg 1x") && out.contains("/w600.jpg 2x"),
         "{out}"
     );
+    // Descriptors are printed as HTML numbers, whatever way they were typed.
+    let out = stdout(&rendition(&[
+        "sign",
+        "a.jpg",
+        "-w",
+        "300",
+        "--srcset",
+        "1.x, 2.0x,1.50x",
+    ]));
+    let items: Vec<&str> = out.split(", ").collect();
+    assert!(items[0].ends_with("/w300.jpg 1x"), "{out}");
+    assert!(items[1].ends_with("/w600.jpg 2x"), "{out}");
+    assert!(items[2].ends_with("/w450.jpg 1.5x"), "{out}");
 }
 
 #[test]

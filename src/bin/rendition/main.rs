@@ -386,6 +386,7 @@ fn sign(args: SignArgs, settings: &Settings) -> anyhow::Result<()> {
     for item in &args.srcset {
         let item = item.trim();
         let mut o = options.clone();
+        let descriptor;
         if let Some(d) = item.strip_suffix('x') {
             let density: Decimal = d.parse().map_err(|e: rendition_sign::Error| {
                 anyhow::anyhow!("--srcset {item:?}: {}", e.message())
@@ -399,6 +400,8 @@ fn sign(args: SignArgs, settings: &Settings) -> anyhow::Result<()> {
                 None => density,
             };
             o.dpr = Some(dpr.into());
+            // As a number HTML reads: `2.x`, which the option parser takes, is not one.
+            descriptor = format!("{density}x");
         } else {
             let width: u32 = item
                 .parse()
@@ -410,11 +413,8 @@ fn sign(args: SignArgs, settings: &Settings) -> anyhow::Result<()> {
                 o.height = Some(u32::try_from(scaled.max(1)).unwrap_or(u32::MAX));
             }
             o.width = Some(width);
+            descriptor = format!("{width}w");
         }
-        let descriptor = match o.width {
-            Some(w) if !item.ends_with('x') => format!("{w}w"),
-            _ => item.to_string(),
-        };
         items.push(format!("{} {descriptor}", sign(&o)?));
     }
     println!("{}", items.join(", "));
