@@ -1,7 +1,7 @@
 //! Security limits, checked before the expensive work they protect.
 //!
 //! Each limit guards one resource a hostile or careless source could exhaust: bytes read,
-//! pixels decoded, pixels encoded, frames walked and time spent. The defaults suit a Lambda
+//! pixels decoded, pixels encoded and time spent. The defaults suit a Lambda
 //! function with 1–2 GB of memory; every one is configurable (`settings`, the README's
 //! configuration table).
 
@@ -18,8 +18,6 @@ pub struct Limits {
     pub max_output_side: u32,
     /// Largest output in pixels.
     pub max_output_pixels: u64,
-    /// Most frames an animated source may have (only the first is rendered).
-    pub max_frames: u32,
     /// Time budget for one miss, from the lookup of the rendition key to the stored result.
     pub render_timeout_ms: u64,
 }
@@ -31,7 +29,6 @@ impl Default for Limits {
             max_source_pixels: 100_000_000,
             max_output_side: 8192,
             max_output_pixels: 40_000_000,
-            max_frames: 1000,
             render_timeout_ms: 20_000,
         }
     }

@@ -29,7 +29,6 @@ pub const MAX_SOURCE_BYTES: &str = "RENDITION_MAX_SOURCE_BYTES";
 pub const MAX_SOURCE_PIXELS: &str = "RENDITION_MAX_SOURCE_PIXELS";
 pub const MAX_OUTPUT_SIDE: &str = "RENDITION_MAX_OUTPUT_SIDE";
 pub const MAX_OUTPUT_PIXELS: &str = "RENDITION_MAX_OUTPUT_PIXELS";
-pub const MAX_FRAMES: &str = "RENDITION_MAX_FRAMES";
 pub const RENDER_TIMEOUT_MS: &str = "RENDITION_RENDER_TIMEOUT_MS";
 pub const SOURCE_PREFIXES: &str = "RENDITION_SOURCE_PREFIXES";
 pub const MAX_CONCURRENT_RENDERS: &str = "RENDITION_MAX_CONCURRENT_RENDERS";
@@ -46,7 +45,7 @@ pub const PRERENDER: &str = "RENDITION_PRERENDER";
 pub const PURGE_SETTLE_MS: &str = "RENDITION_PURGE_SETTLE_MS";
 
 /// Every variable, with what it sets: printed by `rendition --help`.
-pub const VARS: [(&str, &str); 22] = [
+pub const VARS: [(&str, &str); 21] = [
     (
         KEYS,
         "signing keys ID:SECRET[,ID:SECRET...]; the first signs, all verify",
@@ -66,7 +65,6 @@ pub const VARS: [(&str, &str); 22] = [
     (MAX_SOURCE_PIXELS, "largest source in pixels (100000000)"),
     (MAX_OUTPUT_SIDE, "largest output width or height (8192)"),
     (MAX_OUTPUT_PIXELS, "largest output in pixels (40000000)"),
-    (MAX_FRAMES, "most frames an animated source may have (1000)"),
     (
         RENDER_TIMEOUT_MS,
         "time budget of one render: read, render, store (20000)",
@@ -202,7 +200,6 @@ impl Settings {
                 .unwrap_or(d.max_output_side),
             max_output_pixels: number(MAX_OUTPUT_PIXELS, text(MAX_OUTPUT_PIXELS))?
                 .unwrap_or(d.max_output_pixels),
-            max_frames: number(MAX_FRAMES, text(MAX_FRAMES))?.unwrap_or(d.max_frames),
             render_timeout_ms: number(RENDER_TIMEOUT_MS, text(RENDER_TIMEOUT_MS))?
                 .unwrap_or(d.render_timeout_ms),
         };
@@ -353,7 +350,7 @@ mod tests {
 
     #[test]
     fn unset_and_empty_variables_take_the_defaults() {
-        let s = settings(&[(SOURCE_PREFIXES, ""), (MAX_FRAMES, " ")]).unwrap();
+        let s = settings(&[(SOURCE_PREFIXES, ""), (MAX_OUTPUT_SIDE, " ")]).unwrap();
         assert_eq!(s.limits, Limits::default());
         assert!(s.source_prefixes.is_empty());
         assert_eq!(s.answer, Answer::Redirect);

@@ -5,6 +5,7 @@
 use super::{jpeg, Decoded, Pixels, Probe, SourceFormat};
 use crate::error::{Error, Result};
 use crate::Limits;
+use std::borrow::Cow;
 use std::io::Cursor;
 
 pub(super) fn undecodable(format: SourceFormat, e: impl std::fmt::Display) -> Error {
@@ -17,6 +18,10 @@ pub(super) fn image_decoder<'a>(
     format: SourceFormat,
     limits: &Limits,
 ) -> Result<Box<dyn image::ImageDecoder + 'a>> {
+    let source = match format {
+        SourceFormat::Gif => gif_with_default_palette(source),
+        _ => Cow::Borrowed(source),
+    };
     let mut reader = image::ImageReader::with_format(Cursor::new(source), format.image_format());
     let mut l = image::Limits::default();
     // Room for the largest allowed source at 16 bits per channel with alpha.
@@ -24,6 +29,28 @@ pub(super) fn image_decoder<'a>(
     reader.limits(l);
     let d = reader.into_decoder().map_err(|e| image_error(format, e))?;
     Ok(Box::new(d))
+}
+
+/// A GIF without a global colour table gets one of opaque black, as Chrome's decoder (Wuffs)
+/// gives one to a frame that has no table of its own (Firefox and libvips also decode such
+/// files; the `gif` crate refuses them). Frames with a local table keep theirs; a transparent
+/// index stays transparent.
+fn gif_with_default_palette(source: &[u8]) -> Cow<'_, [u8]> {
+    // The logical screen descriptor's flags, after the 6-byte signature and 4 bytes of size.
+    const FLAGS: usize = 10;
+    const HEADER: usize = 13;
+    match source.get(FLAGS) {
+        Some(flags) if flags & 0x80 == 0 && source.len() >= HEADER => {
+            let mut patched = Vec::with_capacity(source.len() + 768);
+            patched.extend_from_slice(&source[..HEADER]);
+            // A table of 2^(7+1) = 256 entries, all black.
+            patched[FLAGS] |= 0x87;
+            patched.resize(HEADER + 768, 0);
+            patched.extend_from_slice(&source[HEADER..]);
+            Cow::Owned(patched)
+        }
+        _ => Cow::Borrowed(source),
+    }
 }
 
 fn image_error(format: SourceFormat, e: image::ImageError) -> Error {
@@ -41,6 +68,9 @@ fn image_error(format: SourceFormat, e: image::ImageError) -> Error {
 /// output shows the whole source: a JPEG decoded to exactly that size needs no resize and
 /// comes back as pixels, anything else as planes where the decoder can.
 ///
+/// `icc` is the source's embedded ICC profile: a CMYK JPEG is converted to sRGB with it here
+/// (an RGB profile is applied later, after the resize).
+///
 /// With the decoded source comes, for a JPEG that the renderer's decoder declined and
 /// `jpeg-decoder` decoded instead, the reason it declined.
 pub(super) fn decode(
@@ -49,9 +79,10 @@ pub(super) fn decode(
     scale: f64,
     whole: Option<(u32, u32)>,
     limits: &Limits,
+    icc: Option<&[u8]>,
 ) -> Result<(Decoded, Option<jpeg::Declined>)> {
     match probe.format {
-        SourceFormat::Jpeg => decode_jpeg(source, probe, scale, whole),
+        SourceFormat::Jpeg => decode_jpeg(source, probe, scale, whole, icc),
         f => {
             let d = image_decoder(source, f, limits)?;
             let img = image::DynamicImage::from_decoder(d).map_err(|e| image_error(f, e))?;
@@ -80,6 +111,7 @@ fn decode_jpeg(
     probe: &Probe,
     scale: f64,
     whole: Option<(u32, u32)>,
+    icc: Option<&[u8]>,
 ) -> Result<(Decoded, Option<jpeg::Declined>)> {
     let f = SourceFormat::Jpeg;
     // The smallest DCT scale whose result still covers the output at `scale` × `margin`.
@@ -135,20 +167,56 @@ fn decode_jpeg(
             .flat_map(|c| [c[0], c[0], c[0]])
             .collect(),
         jpeg_decoder::PixelFormat::CMYK32 => {
-            // Adobe writes inverted CMYK; the decoder hands it over as stored. A naive
-            // conversion: good enough for print-only assets that reach the web by accident.
-            data.chunks_exact(4)
-                .flat_map(|p| {
-                    let k = u32::from(p[3]);
-                    [0, 1, 2].map(|i| ((u32::from(p[i]) * k + 127) / 255) as u8)
-                })
-                .collect()
+            let mut ink = data;
+            if !jpeg::has_adobe_marker(source) {
+                // jpeg-decoder undoes Adobe's inversion whether or not the file has Adobe's
+                // marker; libjpeg's readers (libvips, browsers) invert only when it is there.
+                ink.iter_mut().for_each(|v| *v = 255 - *v);
+            }
+            cmyk_to_rgb(&ink, icc)
         }
     };
     if rgb.len() != n * 3 {
         return Err(undecodable(f, "pixel data has the wrong length"));
     }
     Ok((Decoded::Pixels(Pixels::new(w, h, 3, rgb)), Some(declined)))
+}
+
+/// CMYK ink amounts (0: none, 255: full; 4 bytes a pixel) to RGB. With a CMYK ICC profile
+/// (print workflows embed one) through it, as libvips and browsers do; without one, the naive
+/// conversion R = (1 − C)(1 − K) that Chrome, Firefox and Pillow use for an untagged file
+/// (libvips assumes a press profile of its own instead, and so prints darker, duller colours).
+fn cmyk_to_rgb(ink: &[u8], icc: Option<&[u8]>) -> Vec<u8> {
+    if let Some(rgb) = icc.and_then(|icc| cmyk_profile_to_srgb(ink, icc)) {
+        return rgb;
+    }
+    let blank = |v: u8| 255 - u32::from(v);
+    ink.chunks_exact(4)
+        .flat_map(|p| {
+            let k = blank(p[3]);
+            [0, 1, 2].map(|i| ((blank(p[i]) * k + 127) / 255) as u8)
+        })
+        .collect()
+}
+
+/// [`cmyk_to_rgb`] through the CMYK profile `icc`, relative colorimetric (libvips's default
+/// intent); `None` when `icc` is not a CMYK profile that can be used.
+fn cmyk_profile_to_srgb(ink: &[u8], icc: &[u8]) -> Option<Vec<u8>> {
+    use moxcms::{ColorProfile, DataColorSpace, Layout, RenderingIntent, TransformOptions};
+    let profile = ColorProfile::new_from_slice(icc).ok()?;
+    if profile.color_space != DataColorSpace::Cmyk {
+        return None;
+    }
+    let options = TransformOptions {
+        rendering_intent: RenderingIntent::RelativeColorimetric,
+        ..TransformOptions::default()
+    };
+    let srgb = ColorProfile::new_srgb();
+    let transform =
+        (profile.create_transform_8bit(Layout::Rgba, &srgb, Layout::Rgb, options)).ok()?;
+    let mut rgb = vec![0u8; ink.len() / 4 * 3];
+    transform.transform(ink, &mut rgb).ok()?;
+    Some(rgb)
 }
 
 impl From<jpeg::Image> for Pixels {

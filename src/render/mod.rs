@@ -159,6 +159,9 @@ pub struct Probe {
     pub width: u32,
     pub height: u32,
     pub orientation: Orientation,
+    /// Frames in the source: more than 1 for an animated GIF, WebP or PNG, of which only the
+    /// first is rendered (outputs are still images), whatever the count.
+    pub frames: u32,
 }
 
 /// When a render must stop. The renderer never reads a clock: the caller passes a probe that
@@ -232,8 +235,14 @@ pub fn render(
     // Decode, at a reduced scale when the region shrinks enough.
     let scale = (f64::from(rw) / region.w).max(f64::from(rh) / region.h);
     let whole = region.w == stored.0 && region.h == stored.1;
-    let (decoded, jpeg_fallback) =
-        decode(source, &probe, scale, whole.then_some((rw, rh)), limits)?;
+    let (decoded, jpeg_fallback) = decode(
+        source,
+        &probe,
+        scale,
+        whole.then_some((rw, rh)),
+        limits,
+        icc.as_deref(),
+    )?;
     check()?;
     let (fx, fy) = decoded.scale(stored);
     region = Rect {

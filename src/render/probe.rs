@@ -11,7 +11,12 @@ use crate::Limits;
 use image::ImageDecoder as _;
 use std::io::Cursor;
 
-/// Reads the source's format, size and orientation, and checks the pixel and frame limits.
+/// Reads the source's format, size, orientation and frame count, and checks the pixel limit.
+///
+/// The frame count is not limited: only the first frame is decoded, and its cost is bounded
+/// by the pixel limit like any still image's (walking the container to count is bounded by
+/// the source's bytes). A frame limit comes back with animated output, where frames × pixels
+/// is the work.
 pub fn probe(source: &[u8], limits: &Limits) -> Result<Probe> {
     probe_with_icc(source, limits).map(|(probe, _)| probe)
 }
@@ -38,13 +43,6 @@ pub(super) fn probe_with_icc(source: &[u8], limits: &Limits) -> Result<(Probe, O
             )
         }
         _ => {
-            let frames = count_frames(format, source);
-            if frames > limits.max_frames {
-                return Err(Error::TooLarge(format!(
-                    "animation has {frames} frames, over the limit of {}",
-                    limits.max_frames
-                )));
-            }
             let mut d = image_decoder(source, format, limits)?;
             let (w, h) = d.dimensions();
             let o = d.orientation().ok();
@@ -64,6 +62,7 @@ pub(super) fn probe_with_icc(source: &[u8], limits: &Limits) -> Result<(Probe, O
         width,
         height,
         orientation,
+        frames: count_frames(format, source),
     };
     Ok((probe, icc))
 }
@@ -99,10 +98,10 @@ pub(super) fn to_srgb(img: &mut Pixels, icc: &[u8]) {
 }
 
 /// Counts animation frames from the container structure, without decoding any of them.
-/// Malformed structure counts what it can; the decoder reports the real error later.
+/// Malformed structure counts what it can (at least 1: the probe decoded a header).
 pub(super) fn count_frames(format: SourceFormat, b: &[u8]) -> u32 {
     match format {
-        SourceFormat::Gif => gif_frames(b),
+        SourceFormat::Gif => gif_frames(b).max(1),
         SourceFormat::Webp => riff_chunks(b, b"ANMF").max(1),
         SourceFormat::Png => png_actl_frames(b).unwrap_or(1),
         SourceFormat::Jpeg => 1,

@@ -555,7 +555,7 @@ fn large_jpeg_is_decoded_at_reduced_scale() {
     let (w, h) = (2400, 1600);
     let src = jpeg(w, h, &quadrants(w, h), None);
     let probe = probe(&src, &Limits::default()).unwrap();
-    let (source, _) = decode(&src, &probe, 150.0 / 2400.0, None, &Limits::default()).unwrap();
+    let (source, _) = decode(&src, &probe, 150.0 / 2400.0, None, &Limits::default(), None).unwrap();
     assert_eq!(source.size(), (300, 200));
     let img = decoded(&run(
         &src,
@@ -854,14 +854,14 @@ fn icc_tagged_sources_are_converted_to_srgb() {
 }
 
 #[test]
-fn animated_gif_frames_are_counted_and_limited() {
+fn animated_sources_render_their_first_frame_whatever_their_frame_count() {
     use image::codecs::gif::GifEncoder;
     use image::{Delay, Frame, RgbaImage};
     let mut bytes = Vec::new();
     {
         let mut enc = GifEncoder::new(&mut bytes);
         for i in 0..5u8 {
-            let img = RgbaImage::from_pixel(8, 8, image::Rgba([i * 40, 0, 0, 255]));
+            let img = RgbaImage::from_pixel(8, 8, image::Rgba([200 - i * 40, 0, 0, 255]));
             enc.encode_frame(Frame::from_parts(
                 img,
                 0,
@@ -881,18 +881,21 @@ fn animated_gif_frames_are_counted_and_limited() {
         Format::Png,
     );
     assert_eq!((out.width, out.height), (4, 4));
-    let strict = Limits {
-        max_frames: 3,
-        ..Limits::default()
-    };
-    let r = render(
-        &bytes,
-        &Ops::default(),
-        Format::Png,
-        &strict,
-        Deadline::none(),
-    );
-    assert!(matches!(r, Err(Error::TooLarge(_))));
+    assert_eq!(super::probe(&bytes, &Limits::default()).unwrap().frames, 5);
+    // The first frame's colour, and no 413 for a long animation: 3,000 frames of 1×1.
+    let first = image::load_from_memory(&out.bytes).unwrap().into_rgba8();
+    assert!(first.pixels().all(|p| p.0 == [200, 0, 0, 255]), "{first:?}");
+    let mut long = Vec::new();
+    {
+        let mut enc = GifEncoder::new(&mut long);
+        for i in 0..3000u32 {
+            let img = RgbaImage::from_pixel(1, 1, image::Rgba([(i % 251) as u8, 0, 0, 255]));
+            enc.encode_frame(Frame::new(img)).unwrap();
+        }
+    }
+    assert_eq!(count_frames(SourceFormat::Gif, &long), 3000);
+    let r = run(&long, &Ops::default(), Format::Png);
+    assert_eq!((r.width, r.height), (1, 1));
 }
 
 #[test]
@@ -1000,5 +1003,102 @@ fn jpegs_the_own_decoder_declines_say_why() {
     assert_eq!(
         run(&scans, &small, Format::Png).jpeg_fallback,
         Some(Declined::Unsupported("a baseline frame in several scans"))
+    );
+}
+
+#[test]
+fn cmyk_jpegs_show_as_browsers_show_them() {
+    // Pure red as ink (no cyan, full magenta and yellow, no black), written by jpeg-encoder
+    // the way Photoshop does: Adobe's APP14 segment and inverted samples.
+    let (w, h) = (16u16, 16u16);
+    let ink: Vec<u8> = (0..usize::from(w) * usize::from(h))
+        .flat_map(|_| [0, 255, 255, 0])
+        .collect();
+    let small = Ops {
+        width: Some(8),
+        ..Ops::default()
+    };
+    for color in [
+        jpeg_encoder::ColorType::Cmyk,
+        jpeg_encoder::ColorType::CmykAsYcck,
+    ] {
+        let mut adobe = Vec::new();
+        jpeg_encoder::Encoder::new(&mut adobe, 95)
+            .encode(&ink, w, h, color)
+            .unwrap();
+        assert!(jpeg::has_adobe_marker(&adobe));
+        let px = decoded(&run(&adobe, &small, Format::Png)).into_raw();
+        assert!(
+            px.chunks_exact(4)
+                .all(|p| p[0] > 245 && p[1] < 10 && p[2] < 10),
+            "{color:?}: {:?}",
+            &px[..4]
+        );
+    }
+    // Without Adobe's segment the samples are read as stored, not inverted (as libjpeg's
+    // readers do): the same bytes are then full cyan and black ink, which is black.
+    let mut adobe = Vec::new();
+    jpeg_encoder::Encoder::new(&mut adobe, 95)
+        .encode(&ink, w, h, jpeg_encoder::ColorType::Cmyk)
+        .unwrap();
+    let at = (0..adobe.len() - 9)
+        .find(|&i| adobe[i..i + 2] == [0xFF, 0xEE] && &adobe[i + 4..i + 9] == b"Adobe")
+        .unwrap();
+    let len = usize::from(u16::from_be_bytes([adobe[at + 2], adobe[at + 3]]));
+    let plain: Vec<u8> = [&adobe[..at], &adobe[at + 2 + len..]].concat();
+    assert!(!jpeg::has_adobe_marker(&plain));
+    let px = decoded(&run(&plain, &small, Format::Png)).into_raw();
+    assert!(
+        px.chunks_exact(4).all(|p| p[..3].iter().all(|&v| v < 10)),
+        "{:?}",
+        &px[..4]
+    );
+}
+
+#[test]
+fn a_gif_without_any_colour_table_shows_black_as_in_chrome() {
+    use image::codecs::gif::GifEncoder;
+    let img = image::RgbaImage::from_pixel(6, 4, image::Rgba([200, 100, 50, 255]));
+    let mut gif = Vec::new();
+    GifEncoder::new(&mut gif)
+        .encode_frame(image::Frame::new(img))
+        .unwrap();
+    // Drop every colour table: the global one (flag in byte 10) and the frame's local one.
+    let strip = |b: &[u8]| -> Vec<u8> {
+        let mut out = b[..13].to_vec();
+        let mut i = 13;
+        if b[10] & 0x80 != 0 {
+            i += 3 << ((b[10] & 7) + 1);
+        }
+        out[10] &= 0x70;
+        while b[i] == 0x21 {
+            // Extensions: introducer, label, sub-blocks.
+            let start = i;
+            i += 2;
+            while b[i] != 0 {
+                i += 1 + usize::from(b[i]);
+            }
+            i += 1;
+            out.extend_from_slice(&b[start..i]);
+        }
+        assert_eq!(b[i], 0x2C, "image descriptor");
+        let mut descriptor = b[i..i + 10].to_vec();
+        let flags = descriptor[9];
+        descriptor[9] &= 0x7F ^ 0x07;
+        out.extend_from_slice(&descriptor);
+        i += 10;
+        if flags & 0x80 != 0 {
+            i += 3 << ((flags & 7) + 1);
+        }
+        out.extend_from_slice(&b[i..]);
+        out
+    };
+    let bare = strip(&gif);
+    assert!(bare.len() < gif.len());
+    let px = decoded(&run(&bare, &Ops::default(), Format::Png)).into_raw();
+    assert!(
+        px.chunks_exact(4).all(|p| p == [0, 0, 0, 255]),
+        "{:?}",
+        &px[..4]
     );
 }

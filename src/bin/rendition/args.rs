@@ -27,9 +27,6 @@ pub struct LimitArgs {
     /// Largest output in pixels [default: 40000000].
     #[arg(long)]
     pub max_output_pixels: Option<u64>,
-    /// Most frames an animated source may have [default: 1000].
-    #[arg(long)]
-    pub max_frames: Option<u32>,
     /// Time budget of one render in milliseconds (read, render, store) [default: 20000].
     #[arg(long)]
     pub render_timeout_ms: Option<u64>,
@@ -47,7 +44,6 @@ impl LimitArgs {
             max_source_pixels,
             max_output_side,
             max_output_pixels,
-            max_frames,
             render_timeout_ms
         );
     }

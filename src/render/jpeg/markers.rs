@@ -113,25 +113,40 @@ pub(super) fn decode(data: &[u8], eighths: usize, layout: Layout) -> Result<Outp
 
 /// Whether the frame header of `data` says progressive (SOF2). Reads headers only.
 pub(crate) fn is_progressive(data: &[u8]) -> bool {
+    let frame = headers(data).map(|(marker, _)| marker).find(|&marker| {
+        matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | 0xDA | 0xD9)
+    });
+    frame == Some(0xC2)
+}
+
+/// Whether `data` has Adobe's APP14 segment, which says (among other things) that its CMYK
+/// samples are stored inverted. Reads headers only.
+pub(crate) fn has_adobe_marker(data: &[u8]) -> bool {
+    headers(data).any(|(marker, segment)| marker == 0xEE && segment.starts_with(b"Adobe"))
+}
+
+/// The marker segments before the first scan, each as (marker, segment without its length);
+/// the first scan header (0xDA) or the end of the image ends it, as does anything malformed.
+fn headers(data: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
     let mut pos = 2;
-    while let (Some(&0xFF), Some(&marker)) = (data.get(pos), data.get(pos + 1)) {
+    std::iter::from_fn(move || loop {
+        let (Some(&0xFF), Some(&marker)) = (data.get(pos), data.get(pos + 1)) else {
+            return None;
+        };
         if marker == 0xFF {
             pos += 1;
             continue;
         }
-        match marker {
-            0xC2 => return true,
-            0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | 0xDA | 0xD9 => {
-                return false
-            }
-            _ => {}
+        if matches!(marker, 0xDA | 0xD9) {
+            pos = data.len();
+            return Some((marker, &[][..]));
         }
-        let Some(len) = data.get(pos + 2..pos + 4) else {
-            return false;
-        };
-        pos += 2 + usize::from(u16::from_be_bytes([len[0], len[1]]));
-    }
-    false
+        let len = data.get(pos + 2..pos + 4)?;
+        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+        let segment = data.get(pos + 4..pos + 2 + len.max(2))?;
+        pos += 2 + len;
+        return Some((marker, segment));
+    })
 }
 
 /// Position of the next marker that is not a restart marker or a stuffed byte.

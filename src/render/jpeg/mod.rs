@@ -46,7 +46,7 @@ mod tables;
 mod testing;
 
 pub(crate) use color::{add_chroma, chroma_offsets, ycc_pixel, ColorModel};
-pub(crate) use markers::is_progressive;
+pub(crate) use markers::{has_adobe_marker, is_progressive};
 /// A test card, encoded with the given sampling and restart interval (for the renderer's tests).
 #[cfg(test)]
 pub(crate) use testing::encode as test_card;
