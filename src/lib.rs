@@ -55,7 +55,7 @@ pub mod settings;
 pub mod store;
 pub mod watch;
 
-pub use rendition_sign::{ops, options, request};
+pub use rendition_sign::{auto, ops, options, request};
 
 pub use error::{Error, Result};
 pub use limits::Limits;

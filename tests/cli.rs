@@ -371,3 +371,57 @@ fn a_second_serve_on_a_taken_port_leaves_the_demo_folder_as_it_was() {
     assert!(!o.status.success());
     assert!(!empty.path().join("rendition-demo").exists());
 }
+
+#[test]
+fn sign_writes_auto_paths_and_render_asks_for_one_format() {
+    let out = stdout(&rendition(&[
+        "sign",
+        "photos/cat.jpg",
+        "-w",
+        "640",
+        "--format",
+        "Auto",
+    ]));
+    assert!(out.ends_with("/w640.auto"), "{out}");
+    let req = common::keys().verify(&out).unwrap();
+    assert_eq!(req.format(), None);
+    assert!(common::keys().verify(&format!("{out}.avif")).is_ok());
+    // Options follow avif's rules: a white background is kept, q80 is the default.
+    let out = stdout(&rendition(&[
+        "sign",
+        "logo.png",
+        "-w",
+        "64",
+        "-f",
+        "auto-alpha",
+        "--background",
+        "fff",
+        "-q",
+        "80",
+    ]));
+    assert!(out.ends_with("/w64_bg-ffffff.auto-alpha"), "{out}");
+    let srcset = stdout(&rendition(&[
+        "sign", "a.jpg", "-f", "auto", "--srcset", "320,640",
+    ]));
+    assert!(srcset.contains("/w320.auto 320w"), "{srcset}");
+    assert!(srcset.contains("/w640.auto 640w"), "{srcset}");
+    let o = rendition(&["sign", "a.jpg", "-f", "auto-a"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("format"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.jpg");
+    std::fs::write(&a, jpeg(40, 30)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(["render", "-f", "auto", "--out-dir"])
+        .arg(dir.path())
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--format auto") && err.contains("Accept"),
+        "{err}"
+    );
+}

@@ -14,7 +14,7 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-fn sign(source: &str, ops: Ops, format: Format) -> String {
+fn sign(source: &str, ops: Ops, format: impl Into<rendition::auto::Output>) -> String {
     keys().sign_new(source, ops, format).unwrap()
 }
 
@@ -633,4 +633,103 @@ async fn sigterm_lets_the_request_in_flight_finish_and_exits_0() {
         "temporary files left: {files:?}"
     );
     assert!(files.contains(&path[1..].to_string()), "{files:?}");
+}
+
+/// Format auto (docs/url-format.md §13): `serve` rewrites an auto path from Accept exactly as
+/// the edge function does, stores the negotiated key, and answers with `Vary: Accept`.
+#[tokio::test]
+async fn auto_paths_are_negotiated_from_accept_and_stored_under_their_choice() {
+    use rendition::auto::Auto;
+    let dir = folder();
+    let server = Server::start(dir.path(), &[]);
+    let c = client();
+    let path = sign("img/photo.jpg", width(160), Auto::Auto);
+    assert!(path.ends_with("/w160.auto"), "{path}");
+    let browsers = [
+        (
+            Some("image/avif,image/webp,image/apng,image/*,*/*;q=0.8"),
+            "avif",
+        ),
+        (
+            Some("image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"),
+            "webp",
+        ),
+        (Some("*/*"), "jpg"),
+        (None, "jpg"),
+        (Some("image/avif;q=0,image/webp;q=0,image/*"), "jpg"),
+    ];
+    for (accept, choice) in browsers {
+        let mut request = c.get(server.url(&path));
+        if let Some(a) = accept {
+            request = request.header("accept", a);
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), 200, "{accept:?}");
+        assert_eq!(r.headers()["vary"], "Accept", "{accept:?}");
+        let content_type = r.headers()["content-type"].to_str().unwrap().to_string();
+        let bytes = r.bytes().await.unwrap();
+        let want = match choice {
+            "jpg" => "image/jpeg",
+            other => &format!("image/{other}"),
+        };
+        assert_eq!(content_type, want, "{accept:?}");
+        if choice != "avif" {
+            let img = image::load_from_memory(&bytes).unwrap();
+            assert_eq!((img.width(), img.height()), (160, 120), "{accept:?}");
+        }
+        // Stored under the negotiated key, the same file CloudFront would find in S3.
+        let stored = dir.path().join(format!("{}.{choice}", &path[1..]));
+        assert_eq!(std::fs::read(&stored).unwrap(), bytes, "{accept:?}");
+    }
+    let mut files = files_under(dir.path());
+    files.sort();
+    let mut want: Vec<String> = ["avif", "jpg", "webp"]
+        .iter()
+        .map(|c| format!("{}.{c}", &path[1..]))
+        .collect();
+    want.insert(0, "img/photo.jpg".into());
+    want.sort();
+    assert_eq!(files, want, "one object per choice, none for the auto path");
+
+    // The second Chrome request is a hit on the stored AVIF, still with Vary.
+    let r = c
+        .get(server.url(&path))
+        .header("accept", "image/avif,image/webp,*/*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-rendition"], "hit");
+    assert_eq!(r.headers()["vary"], "Accept");
+    // A negotiated key asked for directly is one format for everyone: no Vary.
+    let r = c
+        .get(server.url(&format!("{path}.webp")))
+        .header("accept", "image/avif")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/webp");
+    assert!(r.headers().get("vary").is_none());
+
+    // auto-alpha falls back to PNG; a forged auto path is refused whatever Accept says.
+    let alpha = sign("img/photo.jpg", width(80), Auto::AutoAlpha);
+    let r = c
+        .get(server.url(&alpha))
+        .header("accept", "*/*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let forged = path.replace("/w160.auto", "/w161.auto");
+    let r = c
+        .get(server.url(&forged))
+        .header("accept", "image/avif")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(!dir.path().join(format!("{}.avif", &forged[1..])).exists());
+    let wrong_choice = format!("{path}.png");
+    let r = c.get(server.url(&wrong_choice)).send().await.unwrap();
+    assert_eq!(r.status(), 400);
 }

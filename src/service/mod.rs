@@ -23,8 +23,10 @@ use flight::Flights;
 use respond::Produced;
 pub use respond::{error_response, options_response, Outcome};
 
+use crate::auto::Output;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
+use crate::ops::Format;
 use crate::render::{self, Deadline};
 use crate::request::{is_rendition_key, KeyRing, RenderRequest};
 use crate::store::{bare_etag, NewObject, Put, Store};
@@ -188,7 +190,12 @@ impl Service {
             return options_response();
         }
         match self.try_miss(method, path, miss).await {
-            Ok((produced, outcome)) => self.success(method, path, &produced, outcome),
+            Ok((produced, outcome)) => {
+                // A negotiated key's redirect names the auto path the viewer asked for, so the
+                // browser and the caches keep one URL; the edge rewrites it again, to a hit.
+                let location = negotiated_from(path).unwrap_or(path);
+                self.success(method, location, &produced, outcome)
+            }
             Err(e) => {
                 self.stats.errors.fetch_add(1, Ordering::Relaxed);
                 if e.status().is_server_error() {
@@ -213,13 +220,16 @@ impl Service {
             )));
         }
         let req = self.keys.verify(path)?;
+        let Some(format) = req.format() else {
+            return Err(unnegotiated(&req));
+        };
         self.check_source_allowed(&req.source)?;
         let key = path[1..].to_string();
         self.store.check_key(&key)?;
 
         let (result, ran) = self
             .flights
-            .run(&key, || self.produce(&req, &key, miss))
+            .run(&key, || self.produce(&req, format, &key, miss))
             .await;
         let produced = result?;
         let outcome = match (produced.existing, ran) {
@@ -251,7 +261,13 @@ impl Service {
     /// Renders and stores one key; runs once per key among concurrent requests. Everything from
     /// the lookup to the stored result runs within the render budget, so a stalled store is
     /// answered 504 in time rather than holding the request.
-    async fn produce(&self, req: &RenderRequest, key: &str, miss: Miss) -> Result<Arc<Produced>> {
+    async fn produce(
+        &self,
+        req: &RenderRequest,
+        format: Format,
+        key: &str,
+        miss: Miss,
+    ) -> Result<Arc<Produced>> {
         let deadline = miss.deadline;
         let configured = Duration::from_millis(self.config.limits.render_timeout_ms);
         let budget = match deadline {
@@ -285,7 +301,7 @@ impl Service {
             let read = started.elapsed();
             // Recorded on the rendition, so a purge can tell it from renditions of an older source.
             let source_etag = source.meta.etag.clone();
-            let (ops, format) = (req.ops.clone(), req.format);
+            let ops = req.ops.clone();
             let rendered = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
                 let passed = move || Instant::now() >= deadline;
@@ -421,6 +437,34 @@ impl Service {
     }
 }
 
+/// The auto path a negotiated key was rewritten from (`…/w640.auto.avif` → `…/w640.auto`), or
+/// `None` for any other path.
+fn negotiated_from(path: &str) -> Option<&str> {
+    let (auto_path, _choice) = path.rsplit_once('.')?;
+    let ext = &auto_path[auto_path.rfind(['.', '/'])? + 1..];
+    crate::auto::Auto::from_extension(ext)
+        .filter(|_| auto_path.ends_with(&format!(".{ext}")))
+        .map(|_| auto_path)
+}
+
+/// The 400 for an auto path that reached the origin as it is: the edge chooses its format
+/// from `Accept` before the cache (docs/url-format.md §13.4), so it never should.
+fn unnegotiated(req: &RenderRequest) -> Error {
+    let auto = req.output.auto().map_or("auto", |a| a.extension());
+    let choices = match req.output {
+        Output::Auto(a) => a
+            .choices()
+            .map(|f| format!(".{auto}.{}", f.extension()))
+            .join(", "),
+        _ => String::new(),
+    };
+    Error::BadRequest(format!(
+        "format {auto} is chosen from the viewer's Accept header before the cache, by the \
+         viewer-request function (or rendition serve), which rewrites the path to end in one of \
+         {choices}; this path reached the origin unrewritten (is the function associated?)"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,6 +532,55 @@ mod tests {
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.headers()["x-rendition"], "existing");
         assert_eq!(r.headers()[header::CONTENT_TYPE], "image/png");
+    }
+
+    #[tokio::test]
+    async fn the_origin_renders_negotiated_keys_redirects_to_their_auto_path_and_refuses_auto_paths(
+    ) {
+        use crate::auto::Auto;
+        let (store, svc) = service(Answer::Redirect);
+        let ops = Ops {
+            width: Some(32),
+            ..Ops::default()
+        };
+        let auto = keys().sign_new("img/a.jpg", ops, Auto::Auto).unwrap();
+        // Unrewritten, an auto path means the edge function is missing: 400, nothing stored.
+        let r = svc.miss(&Method::GET, &auto).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let body = String::from_utf8(r.body().to_vec()).unwrap();
+        assert!(body.contains(".auto.avif, .auto.webp, .auto.jpg"), "{body}");
+        assert!(store.keys().iter().all(|k| !k.starts_with("r/")));
+        // Forged, it is a 403 like any path.
+        let forged = auto.replace("w32.auto", "w33.auto");
+        assert_eq!(
+            svc.miss(&Method::GET, &forged).await.status(),
+            StatusCode::FORBIDDEN
+        );
+
+        for (choice, content_type) in [
+            ("avif", "image/avif"),
+            ("webp", "image/webp"),
+            ("jpg", "image/jpeg"),
+        ] {
+            let key = format!("{auto}.{choice}");
+            let r = svc.miss(&Method::GET, &key).await;
+            assert_eq!(r.status(), StatusCode::FOUND, "{choice}");
+            // The viewer asked for the auto path: it keeps that URL, and the edge rewrites it
+            // again, this time to a stored object.
+            assert_eq!(r.headers()[header::LOCATION], auto.as_str(), "{choice}");
+            let r = svc.miss(&Method::GET, &key).await;
+            assert_eq!(r.headers()[header::CONTENT_TYPE], content_type, "{choice}");
+        }
+        let mut stored: Vec<String> = store
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with("r/"))
+            .collect();
+        stored.sort();
+        assert_eq!(
+            stored,
+            ["avif", "jpg", "webp"].map(|c| format!("{}.{c}", &auto[1..]))
+        );
     }
 
     #[tokio::test]

@@ -67,7 +67,7 @@ fn service(s3: &aws_sdk_s3::Client, answer: Answer, limits: Limits) -> Service {
     )
 }
 
-fn sign(source: &str, ops: Ops, format: Format) -> String {
+fn sign(source: &str, ops: Ops, format: impl Into<rendition::auto::Output>) -> String {
     keys().sign_new(source, ops, format).unwrap()
 }
 
@@ -151,6 +151,53 @@ async fn miss_redirects_stores_and_then_answers_bytes() {
             .status(),
         200
     );
+}
+
+/// Format auto behind CloudFront: the viewer-request function rewrites `…/w300.auto` to a
+/// negotiated key before the cache, so the function renders negotiated keys and redirects the
+/// viewer back to the auto path; an auto path that arrives unrewritten is a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negotiated_keys_render_and_bare_auto_paths_are_refused() {
+    let Some(moto) = Moto::start() else { return };
+    let s3 = setup(&moto).await;
+    let svc = service(&s3, Answer::Redirect, Limits::default());
+    let ops = Ops {
+        width: Some(300),
+        ..Ops::default()
+    };
+    let auto = sign("photos/sample.jpg", ops, rendition::auto::Auto::Auto);
+    let r = rendition_lambda::handle(&svc, event("GET", &auto)).await;
+    assert_eq!(r.status(), 400);
+    assert!(String::from_utf8_lossy(&body_bytes(&r)).contains("viewer-request function"));
+    assert_eq!(list_keys(&s3, BUCKET, "r/").await, Vec::<String>::new());
+
+    for (choice, content_type) in [
+        ("avif", "image/avif"),
+        ("webp", "image/webp"),
+        ("jpg", "image/jpeg"),
+    ] {
+        let key = format!("{auto}.{choice}");
+        let r = rendition_lambda::handle(&svc, event("GET", &key)).await;
+        assert_eq!(r.status(), 302, "{choice}");
+        assert_eq!(header(&r, "location"), auto, "{choice}");
+        let head = s3
+            .head_object()
+            .bucket(BUCKET)
+            .key(&key[1..])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.content_type(), Some(content_type), "{choice}");
+    }
+    let mut stored = list_keys(&s3, BUCKET, "r/").await;
+    stored.sort();
+    assert_eq!(
+        stored,
+        ["avif", "jpg", "webp"].map(|c| format!("{}.{c}", &auto[1..]))
+    );
+    // A choice outside the auto format's is refused before any read.
+    let r = rendition_lambda::handle(&svc, event("GET", &format!("{auto}.png"))).await;
+    assert_eq!(r.status(), 400);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -503,7 +503,13 @@ fn render_files(args: RenderArgs, settings: &Settings) -> anyhow::Result<()> {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or("input");
-            let (ops, format) = args.ops.resolve(name)?;
+            let (ops, output) = args.ops.resolve(name)?;
+            let Some(format) = output.format() else {
+                bail!(
+                    "--format {}: an auto format is chosen per request from the browser's Accept header; a file needs one format (jpg, png, webp, gif or avif)",
+                    output.extension()
+                );
+            };
             let bytes =
                 std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
             let out = render::render(&bytes, &ops, format, &limits, Deadline::none())?;
