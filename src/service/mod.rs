@@ -144,6 +144,11 @@ impl Service {
         &self.store
     }
 
+    /// Where sources are read (the rendition store unless [`Service::with_sources`] said).
+    pub fn sources(&self) -> &Arc<dyn Store> {
+        &self.sources
+    }
+
     pub fn keys(&self) -> &KeyRing {
         &self.keys
     }

@@ -5,6 +5,7 @@
 mod args;
 mod demo;
 mod markup;
+mod warm;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ enum Command {
     Render(RenderArgs),
     /// Delete every rendition of the given sources (and invalidate them at the CDN).
     Purge(PurgeArgs),
+    /// Pre-render renditions into the store (a folder or a bucket) before anyone asks.
+    Warm(warm::WarmArgs),
     /// Print a new random key for RENDITION_KEYS.
     Keygen {
         /// Key id: 1 to 16 ASCII letters and digits.
@@ -209,6 +212,13 @@ fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
         Command::Purge(args) => {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(purge(args, settings))
+        }
+        Command::Warm(args) => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            if !runtime.block_on(warm::run(args, settings))? {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Keygen { id } => {
             println!("{}", new_key(&id)?);
