@@ -72,13 +72,21 @@ async fn handle(State(service): State<Arc<Service>>, req: Request) -> Response {
             .append(header::VARY, http::HeaderValue::from_static("Accept"));
     }
     // How a rendition was answered, where browsers' Resource Timing can read it (the demo
-    // page shows it): `rendition;desc="rendered";dur=…`, or `desc="hit"` for a stored file.
+    // page shows it): `rendition;desc="rendered";dur=…`, or `desc="hit"` for a stored file,
+    // after a render's own stages (`read;dur=…, render;dur=…, store;dur=…`).
     if let Some(how) = response.headers().get("x-rendition").cloned() {
-        let timing = format!(
+        let mut timing = format!(
             "rendition;desc=\"{}\";dur={:.1}",
             how.to_str().unwrap_or(""),
             started.elapsed().as_secs_f64() * 1000.0
         );
+        if let Some(stages) = response
+            .headers()
+            .get("server-timing")
+            .and_then(|v| v.to_str().ok())
+        {
+            timing = format!("{timing}, {stages}");
+        }
         if let Ok(v) = http::HeaderValue::from_str(&timing) {
             response.headers_mut().insert("server-timing", v);
         }
@@ -213,6 +221,12 @@ fn stats(service: &Service) -> http::Response<Bytes> {
         "stale": s.stale.load(Relaxed),
         "jpeg_fallbacks": s.jpeg_fallbacks.load(Relaxed),
         "lookup_errors": s.lookup_errors.load(Relaxed),
+        "error_codes": s.error_codes.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        "bytes_in": s.bytes_in.load(Relaxed),
+        "bytes_out": s.bytes_out.load(Relaxed),
+        "read_ms": s.read_us.load(Relaxed) / 1000,
+        "render_ms": s.render_us.load(Relaxed) / 1000,
+        "store_ms": s.store_us.load(Relaxed) / 1000,
     })
     .to_string();
     http::Response::builder()

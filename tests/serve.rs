@@ -733,3 +733,58 @@ async fn auto_paths_are_negotiated_from_accept_and_stored_under_their_choice() {
     let r = c.get(server.url(&wrong_choice)).send().await.unwrap();
     assert_eq!(r.status(), 400);
 }
+
+/// A render says where its time went (Server-Timing), and the stats add up every miss's bytes,
+/// stage times and error codes.
+#[tokio::test]
+async fn renders_report_their_stages_and_the_stats_add_them_up() {
+    let dir = folder();
+    std::fs::write(dir.path().join("img/broken.jpg"), b"not an image").unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let c = client();
+    let path = sign("img/photo.jpg", width(100), Format::Webp);
+    let r = c.get(server.url(&path)).send().await.unwrap();
+    let timing = r.headers()["server-timing"].to_str().unwrap().to_string();
+    let out = r.bytes().await.unwrap().len() as u64;
+    assert!(
+        timing.starts_with("rendition;desc=\"rendered\";dur="),
+        "{timing}"
+    );
+    for stage in [", read;dur=", ", render;dur=", ", store;dur="] {
+        assert!(timing.contains(stage), "{timing}");
+    }
+    // A hit has no render stages.
+    let r = c.get(server.url(&path)).send().await.unwrap();
+    let timing = r.headers()["server-timing"].to_str().unwrap();
+    assert!(
+        timing.starts_with("rendition;desc=\"hit\"") && !timing.contains("render;"),
+        "{timing}"
+    );
+    let forged = path.replace("w100", "w99");
+    assert_eq!(
+        c.get(server.url(&forged)).send().await.unwrap().status(),
+        403
+    );
+    let broken = sign("img/broken.jpg", width(10), Format::Webp);
+    assert_eq!(
+        c.get(server.url(&broken)).send().await.unwrap().status(),
+        415
+    );
+
+    let stats: serde_json::Value = c
+        .get(server.url("/_rendition/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["renders"], 1);
+    assert_eq!(stats["bytes_out"], out, "{stats}");
+    assert_eq!(stats["bytes_in"], jpeg(640, 480).len() as u64, "{stats}");
+    assert_eq!(
+        stats["error_codes"],
+        serde_json::json!({"forbidden": 1, "unsupported": 1})
+    );
+    assert!(stats["render_ms"].is_u64(), "{stats}");
+}

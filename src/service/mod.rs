@@ -9,6 +9,7 @@
 //! short responses with a short explicit max-age, and nothing is stored.
 
 mod flight;
+mod report;
 mod respond;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,7 @@ use http::{Method, Response};
 use tokio::sync::Semaphore;
 
 use flight::Flights;
+pub use report::{Report, Timing};
 use respond::Produced;
 pub use respond::{error_response, options_response, Outcome};
 
@@ -88,6 +90,34 @@ pub struct Stats {
     /// Lookups of a rendition key that failed (the store erred or stalled, not a plain miss);
     /// counted in `errors` too.
     pub lookup_errors: AtomicU64,
+    /// Source bytes read by renders.
+    pub bytes_in: AtomicU64,
+    /// Rendition bytes answered (renders, joins and existing objects).
+    pub bytes_out: AtomicU64,
+    /// Time spent by renders in each stage, in microseconds.
+    pub read_us: AtomicU64,
+    pub render_us: AtomicU64,
+    pub store_us: AtomicU64,
+    /// Errors by code (`bad_request`, `forbidden`, `timeout`…).
+    pub error_codes: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+}
+
+impl Stats {
+    /// Adds one request's report.
+    pub fn add(&self, r: &Report) {
+        let add = |c: &AtomicU64, v: u64| c.fetch_add(v, Ordering::Relaxed);
+        add(&self.bytes_out, r.bytes_out);
+        if let Some(t) = r.timing {
+            add(&self.bytes_in, t.bytes_in);
+            add(&self.read_us, t.read.as_micros() as u64);
+            add(&self.render_us, t.render.as_micros() as u64);
+            add(&self.store_us, t.store.as_micros() as u64);
+        }
+        if let Some(code) = r.code {
+            let mut codes = self.error_codes.lock().unwrap_or_else(|p| p.into_inner());
+            *codes.entry(code).or_default() += 1;
+        }
+    }
 }
 
 /// How long the check after storing (has the source changed meanwhile?) may take before it is
@@ -194,23 +224,45 @@ impl Service {
         if method == Method::OPTIONS {
             return options_response();
         }
-        match self.try_miss(method, path, miss).await {
+        let started = Instant::now();
+        let mut report = Report {
+            path: path.to_string(),
+            ..Report::default()
+        };
+        let mut response = match self.try_miss(method, path, miss, &mut report).await {
             Ok((produced, outcome)) => {
                 // A negotiated key's redirect names the auto path the viewer asked for, so the
                 // browser and the caches keep one URL; the edge rewrites it again, to a hit.
                 let location = negotiated_from(path).unwrap_or(path);
-                self.success(method, location, &produced, outcome)
+                let mut r = self.success(method, location, &produced, outcome);
+                report.outcome = outcome.as_str();
+                report.bytes_out = produced.bytes.len() as u64;
+                if outcome == Outcome::Rendered {
+                    report.timing = produced.timing;
+                }
+                if let Some(t) = report.timing {
+                    if let Ok(v) = http::HeaderValue::from_str(&t.server_timing()) {
+                        r.headers_mut()
+                            .insert(http::header::HeaderName::from_static("server-timing"), v);
+                    }
+                }
+                r
             }
             Err(e) => {
                 self.stats.errors.fetch_add(1, Ordering::Relaxed);
-                if e.status().is_server_error() {
-                    tracing::warn!(path, code = e.code(), error = %e, "render failed");
-                } else {
-                    tracing::info!(path, code = e.code(), error = %e, "request refused");
-                }
+                report.outcome = "error";
+                report.code = Some(e.code());
+                report.error = Some(e.to_string());
                 self.error_response(method, &e)
             }
-        }
+        };
+        report.status = response.status().as_u16();
+        report.total = started.elapsed();
+        self.stats.add(&report);
+        // One line per request, on every edge.
+        report.log();
+        response.extensions_mut().insert(report);
+        response
     }
 
     async fn try_miss(
@@ -218,6 +270,7 @@ impl Service {
         method: &Method,
         path: &str,
         miss: Miss,
+        report: &mut Report,
     ) -> Result<(Arc<Produced>, Outcome)> {
         if method != Method::GET && method != Method::HEAD {
             return Err(Error::MethodNotAllowed(format!(
@@ -225,6 +278,8 @@ impl Service {
             )));
         }
         let req = self.keys.verify(path)?;
+        report.source = Some(req.source.clone());
+        report.ops = Some(req.file_name());
         let Some(format) = req.format() else {
             return Err(unnegotiated(&req));
         };
@@ -304,6 +359,7 @@ impl Service {
                     other => other,
                 })?;
             let read = started.elapsed();
+            let bytes_in = source.bytes.len() as u64;
             // Recorded on the rendition, so a purge can tell it from renditions of an older source.
             let source_etag = source.meta.etag.clone();
             let ops = req.ops.clone();
@@ -329,7 +385,7 @@ impl Service {
                 Put::Exists => None,
             };
             let stored_from = etag.is_some().then_some(source_etag);
-            tracing::info!(
+            tracing::debug!(
                 key,
                 width = rendered.width,
                 height = rendered.height,
@@ -345,6 +401,12 @@ impl Service {
                 content_type,
                 etag,
                 existing: false,
+                timing: Some(Timing {
+                    bytes_in,
+                    read,
+                    render: rendered_at - read,
+                    store: started.elapsed() - rendered_at,
+                }),
             });
             Ok((produced, stored_from))
         };
@@ -374,6 +436,7 @@ impl Service {
                 content_type: obj.meta.content_type,
                 etag: Some(obj.meta.etag),
                 existing: true,
+                timing: None,
             }))),
             Err(Error::NotFound(_)) => Ok(None),
             Err(e) => {
