@@ -37,6 +37,7 @@
 //! - [`lifecycle`]: renditions follow their source: purge on change and deletion, pre-render.
 //! - [`cdn`]: CloudFront invalidations for purges.
 //! - [`server`]: `rendition serve`, an HTTP server that plays CDN, bucket and function over a store.
+//! - [`warm`]: `rendition warm`: pre-render lists of paths, HTML pages' URLs or presets.
 //! - [`watch`]: `rendition serve --dir` purges a source's renditions when its file changes.
 //! - [`settings`]: every environment variable, read in one place; the S3 stores built from them.
 //!
@@ -53,9 +54,10 @@ pub mod server;
 pub mod service;
 pub mod settings;
 pub mod store;
+pub mod warm;
 pub mod watch;
 
-pub use rendition_sign::{ops, options, request};
+pub use rendition_sign::{auto, ops, options, request};
 
 pub use error::{Error, Result};
 pub use limits::Limits;

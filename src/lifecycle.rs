@@ -430,10 +430,18 @@ impl Lifecycle {
             return Ok(());
         }
         for (name, options) in &self.prerender {
-            let signed = options
-                .resolve(&ev.key)
-                .and_then(|(ops, format)| service.keys().sign_new(&ev.key, ops, format));
-            let path = match signed {
+            let signed = options.resolve(&ev.key).and_then(|(ops, output)| {
+                let path = service.keys().sign_new(&ev.key, ops, output)?;
+                // An auto path is never stored: its negotiated keys are, one per choice.
+                Ok(match output.auto() {
+                    Some(a) => a
+                        .choices()
+                        .map(|f| format!("{path}.{}", f.extension()))
+                        .to_vec(),
+                    None => vec![path],
+                })
+            });
+            let paths = match signed {
                 Ok(p) => p,
                 Err(e) => {
                     // Not this source's fault alone (a preset asks for a format the key's
@@ -443,20 +451,22 @@ impl Lifecycle {
                     continue;
                 }
             };
-            let response = service.miss(&Method::GET, &path).await;
-            let status = response.status();
-            if status.is_success() || status.is_redirection() {
-                summary.prerendered += 1;
-            } else if matches!(status.as_u16(), 502 | 503) {
-                // Storage trouble: worth retrying the event (reconciling again is harmless).
-                return Err(Error::Storage(format!(
-                    "pre-rendering preset {name} failed with {status}"
-                )));
-            } else {
-                // The source's own fault (too large, undecodable, too slow to render): a
-                // retry would fail the same way.
-                tracing::warn!(preset = name, source = ev.key, %status, "preset not rendered");
-                summary.failed_prerenders += 1;
+            for path in paths {
+                let response = service.miss(&Method::GET, &path).await;
+                let status = response.status();
+                if status.is_success() || status.is_redirection() {
+                    summary.prerendered += 1;
+                } else if matches!(status.as_u16(), 502 | 503) {
+                    // Storage trouble: worth retrying the event (reconciling again is harmless).
+                    return Err(Error::Storage(format!(
+                        "pre-rendering preset {name} failed with {status}"
+                    )));
+                } else {
+                    // The source's own fault (too large, undecodable, too slow to render): a
+                    // retry would fail the same way.
+                    tracing::warn!(preset = name, source = ev.key, %status, "preset not rendered");
+                    summary.failed_prerenders += 1;
+                }
             }
         }
         Ok(())

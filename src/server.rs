@@ -2,8 +2,10 @@
 //!
 //! An object that exists is served as a static file (Content-Type, ETag, conditional GET,
 //! HEAD), as CloudFront would serve it from the bucket; a missing key under `/r/` goes to the
-//! shared [`Service::miss`], as CloudFront's origin failover would. Nothing here knows how
-//! to render or verify: this module only speaks HTTP.
+//! shared [`Service::miss`], as CloudFront's origin failover would. An auto path
+//! (`…/w640.auto`) is first rewritten to its negotiated key from `Accept`, as the edge function
+//! does, and answered with `Vary: Accept`. Nothing here knows how to render or verify: this
+//! module only speaks HTTP.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use bytes::Bytes;
 use http::{header, Method, StatusCode};
 use tokio::net::TcpListener;
 
+use crate::auto::negotiate_path;
 use crate::error::Error;
 use crate::request::PREFIX;
 use crate::service::{error_response, options_response, Service};
@@ -52,15 +55,38 @@ async fn handle(State(service): State<Arc<Service>>, req: Request) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let started = std::time::Instant::now();
-    let mut response = route(&service, &method, &path, req.headers()).await;
+    // Format auto: the same rewrite as the edge function's, before the lookup, so the folder
+    // holds the negotiated key, as the bucket would (docs/url-format.md §13.4).
+    let negotiated = if path.starts_with(PREFIX) {
+        let accept = req.headers().get_all(header::ACCEPT);
+        negotiate_path(&path, accept.iter().filter_map(|v| v.to_str().ok()))
+    } else {
+        None
+    };
+    let routed = negotiated.as_deref().unwrap_or(&path);
+    let mut response = route(&service, &method, routed, req.headers()).await;
+    if negotiated.is_some() {
+        // The answer depends on Accept while the URL does not: a shared cache must know.
+        response
+            .headers_mut()
+            .append(header::VARY, http::HeaderValue::from_static("Accept"));
+    }
     // How a rendition was answered, where browsers' Resource Timing can read it (the demo
-    // page shows it): `rendition;desc="rendered";dur=…`, or `desc="hit"` for a stored file.
+    // page shows it): `rendition;desc="rendered";dur=…`, or `desc="hit"` for a stored file,
+    // after a render's own stages (`read;dur=…, render;dur=…, store;dur=…`).
     if let Some(how) = response.headers().get("x-rendition").cloned() {
-        let timing = format!(
+        let mut timing = format!(
             "rendition;desc=\"{}\";dur={:.1}",
             how.to_str().unwrap_or(""),
             started.elapsed().as_secs_f64() * 1000.0
         );
+        if let Some(stages) = response
+            .headers()
+            .get("server-timing")
+            .and_then(|v| v.to_str().ok())
+        {
+            timing = format!("{timing}, {stages}");
+        }
         if let Ok(v) = http::HeaderValue::from_str(&timing) {
             response.headers_mut().insert("server-timing", v);
         }
@@ -195,6 +221,12 @@ fn stats(service: &Service) -> http::Response<Bytes> {
         "stale": s.stale.load(Relaxed),
         "jpeg_fallbacks": s.jpeg_fallbacks.load(Relaxed),
         "lookup_errors": s.lookup_errors.load(Relaxed),
+        "error_codes": s.error_codes.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        "bytes_in": s.bytes_in.load(Relaxed),
+        "bytes_out": s.bytes_out.load(Relaxed),
+        "read_ms": s.read_us.load(Relaxed) / 1000,
+        "render_ms": s.render_us.load(Relaxed) / 1000,
+        "store_ms": s.store_us.load(Relaxed) / 1000,
     })
     .to_string();
     http::Response::builder()

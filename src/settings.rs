@@ -43,9 +43,10 @@ pub const DISTRIBUTION_ID: &str = "RENDITION_DISTRIBUTION_ID";
 pub const PRESETS: &str = "RENDITION_PRESETS";
 pub const PRERENDER: &str = "RENDITION_PRERENDER";
 pub const PURGE_SETTLE_MS: &str = "RENDITION_PURGE_SETTLE_MS";
+pub const METRICS_NAMESPACE: &str = "RENDITION_METRICS_NAMESPACE";
 
 /// Every variable, with what it sets: printed by `rendition --help`.
-pub const VARS: [(&str, &str); 21] = [
+pub const VARS: [(&str, &str); 22] = [
     (
         KEYS,
         "signing keys ID:SECRET[,ID:SECRET...]; the first signs, all verify",
@@ -106,7 +107,14 @@ pub const VARS: [(&str, &str); 21] = [
         PURGE_SETTLE_MS,
         "Lambda events: wait before a purge's second pass (render timeout + 2000)",
     ),
+    (
+        METRICS_NAMESPACE,
+        "Lambda: CloudWatch namespace of the request metrics (rendition); off: none",
+    ),
 ];
+
+/// The CloudWatch namespace of the Lambda's metrics unless [`METRICS_NAMESPACE`] says.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "rendition";
 
 /// A buffered Lambda response carries 6 MB of JSON; binary is base64-encoded (4/3) and
 /// headers need room too, so the largest body answered inline.
@@ -136,6 +144,8 @@ pub struct Settings {
     pub presets: String,
     pub prerender: Vec<String>,
     pub purge_settle_ms: Option<u64>,
+    /// The CloudWatch namespace of the Lambda's request metrics; `None`: no metrics.
+    pub metrics_namespace: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -157,6 +167,7 @@ impl std::fmt::Debug for Settings {
             .field("presets", &self.presets)
             .field("prerender", &self.prerender)
             .field("purge_settle_ms", &self.purge_settle_ms)
+            .field("metrics_namespace", &self.metrics_namespace)
             .finish()
     }
 }
@@ -242,6 +253,11 @@ impl Settings {
             presets: text(PRESETS).unwrap_or_default(),
             prerender: list(PRERENDER),
             purge_settle_ms: number(PURGE_SETTLE_MS, text(PURGE_SETTLE_MS))?,
+            metrics_namespace: match text(METRICS_NAMESPACE) {
+                None => Some(DEFAULT_METRICS_NAMESPACE.to_string()),
+                Some(off) if off.trim().eq_ignore_ascii_case("off") => None,
+                Some(ns) => Some(ns.trim().to_string()),
+            },
         })
     }
 

@@ -384,3 +384,816 @@ fn a_second_serve_on_a_taken_port_leaves_the_demo_folder_as_it_was() {
     assert!(!o.status.success());
     assert!(!empty.path().join("rendition-demo").exists());
 }
+
+#[test]
+fn sign_writes_auto_paths_and_render_asks_for_one_format() {
+    let out = stdout(&rendition(&[
+        "sign",
+        "photos/cat.jpg",
+        "-w",
+        "640",
+        "--format",
+        "Auto",
+    ]));
+    assert!(out.ends_with("/w640.auto"), "{out}");
+    let req = common::keys().verify(&out).unwrap();
+    assert_eq!(req.format(), None);
+    assert!(common::keys().verify(&format!("{out}.avif")).is_ok());
+    // Options follow avif's rules: a white background is kept, q80 is the default.
+    let out = stdout(&rendition(&[
+        "sign",
+        "logo.png",
+        "-w",
+        "64",
+        "-f",
+        "auto-alpha",
+        "--background",
+        "fff",
+        "-q",
+        "80",
+    ]));
+    assert!(out.ends_with("/w64_bg-ffffff.auto-alpha"), "{out}");
+    let srcset = stdout(&rendition(&[
+        "sign", "a.jpg", "-f", "auto", "--srcset", "320,640",
+    ]));
+    assert!(srcset.contains("/w320.auto 320w"), "{srcset}");
+    assert!(srcset.contains("/w640.auto 640w"), "{srcset}");
+    let o = rendition(&["sign", "a.jpg", "-f", "auto-a"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("format"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.jpg");
+    std::fs::write(&a, jpeg(40, 30)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(["render", "-f", "auto", "--out-dir"])
+        .arg(dir.path())
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--format auto") && err.contains("Accept"),
+        "{err}"
+    );
+}
+
+// ---- --picture: <picture> markup, as the JavaScript client's picture() writes it ----
+
+const BASE: &str = "https://cdn.example.com";
+
+/// The tags of `markup` in order: name and attributes (values unescaped). Panics on text
+/// between tags or on an attribute not written as `name="value"`, so the markup is exactly
+/// tags with quoted attributes.
+fn tags(markup: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out = Vec::new();
+    let mut rest = markup;
+    while !rest.is_empty() {
+        assert!(rest.starts_with('<'), "text between tags: {rest:?}");
+        let end = rest.find('>').expect("a closed tag");
+        let inner = &rest[1..end];
+        rest = &rest[end + 1..];
+        let (name, mut attrs) = inner.split_once(' ').unwrap_or((inner, ""));
+        let mut list = Vec::new();
+        while !attrs.is_empty() {
+            let (attr, after) = attrs.split_once("=\"").expect("name=\"value\"");
+            let (value, after) = after.split_once('"').expect("a closing quote");
+            assert!(!value.contains(['<', '>', '\'']), "unescaped: {value:?}");
+            let value = value
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&");
+            list.push((attr.to_string(), value));
+            attrs = after.strip_prefix(' ').unwrap_or(after);
+        }
+        out.push((name.to_string(), list));
+    }
+    out
+}
+
+fn names(attrs: &[(String, String)]) -> Vec<&str> {
+    attrs.iter().map(|(n, _)| n.as_str()).collect()
+}
+
+fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> &'a str {
+    attrs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {name} in {attrs:?}"))
+}
+
+/// A srcset's (URL, descriptor) pairs; every URL starts with `base` and verifies.
+fn srcset_items(srcset: &str, base: &str) -> Vec<(String, String)> {
+    srcset
+        .split(", ")
+        .map(|item| {
+            let (url, descriptor) = item.rsplit_once(' ').unwrap();
+            let path = url.strip_prefix(base).unwrap_or_else(|| panic!("{url}"));
+            assert!(common::keys().verify(path).is_ok(), "{url} does not verify");
+            (url.to_string(), descriptor.to_string())
+        })
+        .collect()
+}
+
+fn refused_saying(args: &[&str], says: &str) {
+    let o = rendition(args);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!o.status.success(), "{args:?} was accepted");
+    assert!(
+        err.contains(says),
+        "{args:?}: {err:?} does not say {says:?}"
+    );
+}
+
+#[test]
+fn sign_picture_writes_sources_and_an_img_for_a_jpeg() {
+    let out = stdout(&rendition(&[
+        "sign",
+        "photos/cat.jpg",
+        "--srcset",
+        "320,640,1280,1920",
+        "--picture",
+        "--sizes",
+        "(min-width: 60em) 50vw, 100vw",
+        "--alt",
+        "A cat",
+        "--source-size",
+        "1600x1200",
+        "-q",
+        "60",
+        "--base",
+        BASE,
+    ]));
+    let tags = tags(&out);
+    let order: Vec<&str> = tags.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        order,
+        ["picture", "source", "source", "img", "/picture"],
+        "{out}"
+    );
+    // 1920 is more than the source gives: signed as 1600, the source's width, and described so.
+    let descriptors = ["320w", "640w", "1280w", "1600w"];
+    for ((_, attrs), (mime, ext)) in tags[1..3]
+        .iter()
+        .zip([("image/avif", "avif"), ("image/webp", "webp")])
+    {
+        assert_eq!(names(attrs), ["type", "srcset", "sizes"], "{out}");
+        assert_eq!(attr(attrs, "type"), mime);
+        assert_eq!(attr(attrs, "sizes"), "(min-width: 60em) 50vw, 100vw");
+        let items = srcset_items(attr(attrs, "srcset"), BASE);
+        assert_eq!(
+            items.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>(),
+            descriptors
+        );
+        for ((url, _), w) in items.iter().zip([320, 640, 1280, 1600]) {
+            assert!(url.ends_with(&format!("/w{w}_q60.{ext}")), "{url}");
+        }
+    }
+    let img = &tags[3].1;
+    assert_eq!(
+        names(img),
+        ["src", "srcset", "sizes", "width", "height", "alt", "loading", "decoding"],
+        "{out}"
+    );
+    let items = srcset_items(attr(img, "srcset"), BASE);
+    assert_eq!(
+        items.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>(),
+        descriptors
+    );
+    assert!(items[3].0.ends_with("/w1600_q60.jpg"), "{out}");
+    assert_eq!(attr(img, "src"), items[3].0, "src is the largest candidate");
+    srcset_items(&format!("{} 1x", attr(img, "src")), BASE);
+    assert_eq!(attr(img, "sizes"), "(min-width: 60em) 50vw, 100vw");
+    assert_eq!((attr(img, "width"), attr(img, "height")), ("1600", "1200"));
+    assert_eq!(attr(img, "alt"), "A cat");
+    assert_eq!(attr(img, "loading"), "lazy");
+    assert_eq!(attr(img, "decoding"), "async");
+    assert!(tags[4].1.is_empty());
+
+    // Without the source's size, width and height come from a box alone.
+    let out = stdout(&rendition(&[
+        "sign",
+        "a.jpg",
+        "--srcset",
+        "320,640",
+        "--picture",
+        "--sizes",
+        "100vw",
+        "--alt",
+        "a",
+    ]));
+    assert!(!out.contains("width=") && !out.contains("height="), "{out}");
+    let out = stdout(&rendition(&[
+        "sign",
+        "a.jpg",
+        "-w",
+        "400",
+        "-H",
+        "300",
+        "--srcset",
+        "320,640",
+        "--picture",
+        "--sizes",
+        "100vw",
+        "--alt",
+        "a",
+    ]));
+    assert!(
+        out.contains(r#"/w640_h480.jpg" srcset="#) && out.contains(r#"width="640" height="480""#),
+        "{out}"
+    );
+}
+
+#[test]
+fn sign_picture_with_densities_writes_the_1x_size_and_no_sizes() {
+    let out = stdout(&rendition(&[
+        "sign",
+        "photos/cat.jpg",
+        "-w",
+        "300",
+        "--srcset",
+        "1x,2x,3x",
+        "--picture",
+        "--alt",
+        "",
+        "--source-size",
+        "500x400",
+        "--formats",
+        "webp",
+        "--fallback",
+        "png",
+        "-q",
+        "70",
+    ]));
+    let tags = tags(&out);
+    let order: Vec<&str> = tags.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(order, ["picture", "source", "img", "/picture"], "{out}");
+    let source = &tags[1].1;
+    assert_eq!(names(source), ["type", "srcset"], "{out}");
+    // 3x would repeat 2x's pixels (both are the whole 500x400 source): left out.
+    let items = srcset_items(attr(source, "srcset"), "");
+    assert_eq!(items.len(), 2, "{out}");
+    assert!(
+        items[0].0.ends_with("/w300_q70.webp") && items[0].1 == "1x",
+        "{out}"
+    );
+    assert!(
+        items[1].0.ends_with("/w600_q70.webp") && items[1].1 == "2x",
+        "{out}"
+    );
+    let img = &tags[2].1;
+    assert_eq!(
+        names(img),
+        ["src", "srcset", "width", "height", "alt", "loading", "decoding"],
+        "{out}"
+    );
+    // Quality applies to the lossy formats only: the PNG fallback has none.
+    let items = srcset_items(attr(img, "srcset"), "");
+    assert!(
+        items[0].0.ends_with("/w300.png") && items[1].0.ends_with("/w600.png"),
+        "{out}"
+    );
+    assert_eq!(attr(img, "src"), items[1].0);
+    assert_eq!((attr(img, "width"), attr(img, "height")), ("300", "240"));
+    assert_eq!(
+        attr(img, "alt"),
+        "",
+        "an empty alt is written: a decorative image"
+    );
+    refused_saying(
+        &[
+            "sign",
+            "a.jpg",
+            "-w",
+            "300",
+            "--srcset",
+            "1x,2x",
+            "--picture",
+            "--alt",
+            "a",
+            "--sizes",
+            "100vw",
+        ],
+        "--sizes: applies to widths only",
+    );
+}
+
+#[test]
+fn sign_picture_with_format_auto_writes_one_img() {
+    let out = stdout(&rendition(&[
+        "sign",
+        "photos/cat.jpg",
+        "-f",
+        "auto",
+        "--srcset",
+        "320,640",
+        "--picture",
+        "--sizes",
+        "100vw",
+        "--alt",
+        "A cat",
+        "--source-size",
+        "500x300",
+    ]));
+    let tags = tags(&out);
+    assert_eq!(tags.len(), 1, "one <img>, no <picture> or <source>: {out}");
+    let (name, img) = &tags[0];
+    assert_eq!(name, "img");
+    assert_eq!(
+        names(img),
+        ["src", "srcset", "sizes", "width", "height", "alt", "loading", "decoding"]
+    );
+    let items = srcset_items(attr(img, "srcset"), "");
+    assert!(
+        items[0].0.ends_with("/w320.auto") && items[0].1 == "320w",
+        "{out}"
+    );
+    assert!(
+        items[1].0.ends_with("/w500.auto") && items[1].1 == "500w",
+        "{out}"
+    );
+    assert_eq!(attr(img, "src"), items[1].0);
+    assert_eq!((attr(img, "width"), attr(img, "height")), ("500", "300"));
+    for flag in [["--formats", "webp"], ["--fallback", "png"]] {
+        let mut args = vec![
+            "sign",
+            "a.jpg",
+            "-f",
+            "AUTO",
+            "--srcset",
+            "320",
+            "--picture",
+            "--sizes",
+            "1px",
+            "--alt",
+            "a",
+        ];
+        args.extend(flag);
+        refused_saying(
+            &args,
+            &format!(
+                "{}: --format auto writes one <img>, which the CDN negotiates",
+                flag[0]
+            ),
+        );
+    }
+}
+
+#[test]
+fn sign_picture_with_format_auto_alpha_writes_one_img() {
+    let out = stdout(&rendition(&[
+        "sign",
+        "icons/logo.png",
+        "-w",
+        "64",
+        "-H",
+        "64",
+        "--fit",
+        "contain",
+        "-f",
+        "auto-alpha",
+        "--srcset",
+        "1x,2x",
+        "--picture",
+        "--alt",
+        "Logo",
+    ]));
+    let tags = tags(&out);
+    assert_eq!(tags.len(), 1, "{out}");
+    let img = &tags[0].1;
+    assert_eq!(
+        names(img),
+        ["src", "srcset", "width", "height", "alt", "loading", "decoding"]
+    );
+    let items = srcset_items(attr(img, "srcset"), "");
+    assert!(
+        items[0].0.ends_with("/w64_h64_fit-contain.auto-alpha"),
+        "{out}"
+    );
+    assert!(
+        items[1].0.ends_with("/w128_h128_fit-contain.auto-alpha"),
+        "{out}"
+    );
+    assert_eq!(attr(img, "src"), items[1].0);
+    assert_eq!((attr(img, "width"), attr(img, "height")), ("64", "64"));
+    assert!(common::keys()
+        .verify(&format!("{}.png", items[1].0))
+        .is_ok());
+}
+
+#[test]
+fn sign_picture_escapes_attribute_values() {
+    let out = stdout(&rendition(&[
+        "sign",
+        "a.jpg",
+        "--srcset",
+        "320",
+        "--picture",
+        "--sizes",
+        "(width > 600px) 50vw, 100vw",
+        "--alt",
+        r#"Tom & "Jerry" <3 it's"#,
+    ]));
+    assert!(
+        out.contains(r#" alt="Tom &amp; &quot;Jerry&quot; &lt;3 it&#39;s" "#),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#" sizes="(width &gt; 600px) 50vw, 100vw""#),
+        "{out}"
+    );
+    let tags = tags(&out);
+    assert_eq!(attr(&tags[3].1, "alt"), r#"Tom & "Jerry" <3 it's"#);
+}
+
+#[test]
+fn sign_srcset_with_the_source_size_follows_the_source() {
+    let out = stdout(&rendition(&[
+        "sign",
+        "photos/cat.jpg",
+        "-f",
+        "webp",
+        "--srcset",
+        "320,640,1920,2560",
+        "--source-size",
+        "1280x853",
+    ]));
+    let items = srcset_items(&out, "");
+    let got: Vec<(&str, &str)> = items
+        .iter()
+        .map(|(u, d)| (u.rsplit('/').next().unwrap(), d.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("w320.webp", "320w"),
+            ("w640.webp", "640w"),
+            ("w1280.webp", "1280w")
+        ]
+    );
+    // A quarter turn swaps the sides: 640 of a 1200x800 photo turned is 640 of 800.
+    let out = stdout(&rendition(&[
+        "sign",
+        "a.jpg",
+        "--rotate",
+        "90",
+        "--srcset",
+        "640,1000",
+        "--source-size",
+        "1200x800",
+    ]));
+    assert!(
+        out.contains("/w640_r90.jpg 640w, ") && out.ends_with("/w800_r90.jpg 800w"),
+        "{out}"
+    );
+}
+
+#[test]
+fn sign_picture_refuses_invalid_combinations_naming_the_flag() {
+    let picture = |extra: &[&'static str]| {
+        let mut args = vec!["sign", "a.jpg", "--srcset", "320,640", "--picture"];
+        args.extend(extra);
+        args
+    };
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["sign", "a.jpg", "--picture", "--alt", "a"],
+            "--picture: needs --srcset",
+        ),
+        (
+            vec!["sign", "a.jpg", "--srcset", "320", "--sizes", "1px"],
+            "--sizes: is for --picture",
+        ),
+        (
+            vec!["sign", "a.jpg", "--srcset", "320", "--alt", "a"],
+            "--alt: is for --picture",
+        ),
+        (
+            vec!["sign", "a.jpg", "--srcset", "320", "--formats", "webp"],
+            "--formats: is for --picture",
+        ),
+        (
+            vec!["sign", "a.jpg", "--srcset", "320", "--fallback", "png"],
+            "--fallback: is for --picture",
+        ),
+        (
+            vec!["sign", "a.jpg", "-w", "10", "--source-size", "10x10"],
+            "--source-size: applies to --srcset",
+        ),
+        (
+            vec!["sign", "a.jpg", "--srcset", "320", "--source-size", "0x10"],
+            "--source-size: \"0x10\" is not WIDTHxHEIGHT",
+        ),
+        (picture(&["--alt", "a"]), "--sizes: is needed with widths"),
+        (
+            picture(&["--alt", "a", "--sizes", " "]),
+            "--sizes: is needed with widths",
+        ),
+        (
+            picture(&["--sizes", "1px"]),
+            "--alt: is needed with --picture",
+        ),
+        (
+            picture(&["--sizes", "1px", "--alt", "a", "--formats", "avif,AVIF"]),
+            "--formats: avif is listed twice",
+        ),
+        (
+            picture(&["--sizes", "1px", "--alt", "a", "--formats", "avif,jpeg"]),
+            "--formats: jpg is the fallback <img> already",
+        ),
+        (
+            picture(&["--sizes", "1px", "--alt", "a", "--formats", "auto"]),
+            "--formats: \"auto\" is not a <source> or fallback format",
+        ),
+        (
+            picture(&["--sizes", "1px", "--alt", "a", "--formats", "tiff"]),
+            "--formats: \"tiff\" is not jpg, png, webp, gif or avif",
+        ),
+        (
+            picture(&["--sizes", "1px", "--alt", "a", "--fallback", "auto-alpha"]),
+            "--fallback: \"auto-alpha\" is not a <source> or fallback format",
+        ),
+        (
+            picture(&["--sizes", "1px", "--alt", "a", "-f", "webp"]),
+            "--format: --picture makes one rendition per format",
+        ),
+        (
+            picture(&["--sizes", "1px", "--alt", "a", "-f", "auto-a"]),
+            "--format: \"auto-a\" is not auto or auto-alpha",
+        ),
+        (
+            vec![
+                "sign",
+                "a.jpg",
+                "--srcset",
+                "1x,640",
+                "--picture",
+                "--alt",
+                "a",
+            ],
+            "--srcset: use widths (320,640) or densities (1x,2x), not both",
+        ),
+        (
+            vec![
+                "sign",
+                "a.jpg",
+                "--srcset",
+                "1x,2x",
+                "--picture",
+                "--alt",
+                "a",
+            ],
+            "--srcset: densities need a --width or --height",
+        ),
+        (
+            picture(&["--sizes", "1px", "--alt", "a", "--dpr", "2"]),
+            "--srcset: widths are in device pixels already",
+        ),
+    ];
+    for (args, says) in cases {
+        refused_saying(&args, says);
+    }
+}
+
+/// `rendition sign` and the JavaScript client's picture() and srcset() print the same text.
+#[test]
+fn sign_picture_prints_what_the_javascript_client_prints() {
+    let node = Command::new("node").arg("--version").output();
+    if !common::available(node.is_ok_and(|o| o.status.success()), "node") {
+        return;
+    }
+    // (the command's flags, the same call to the JavaScript signer)
+    let cases: [(&[&str], &str); 11] = [
+        (
+            &[
+                "photos/cat.jpg",
+                "--srcset",
+                "320,640,1280,1920",
+                "--picture",
+                "--sizes",
+                "(min-width: 60em) 50vw, 100vw",
+                "--alt",
+                r#"Tom & "Jerry" <3 it's"#,
+                "--source-size",
+                "1600x1200",
+                "-q",
+                "60",
+            ],
+            r#"s.picture('photos/cat.jpg', { widths: [320, 640, 1280, 1920],
+               sizes: '(min-width: 60em) 50vw, 100vw', alt: 'Tom & "Jerry" <3 it\'s',
+               sourceWidth: 1600, sourceHeight: 1200, quality: 60 })"#,
+        ),
+        (
+            &[
+                "photos/cat.jpg",
+                "-w",
+                "400",
+                "-H",
+                "300",
+                "--fit",
+                "contain",
+                "--background",
+                "f80",
+                "--srcset",
+                "320,640,1280",
+                "--picture",
+                "--sizes",
+                "50vw",
+                "--alt",
+                "A cat",
+                "--source-size",
+                "800x600",
+                "--formats",
+                "webp",
+                "--fallback",
+                "png",
+                "-q",
+                "60",
+            ],
+            r#"s.picture('photos/cat.jpg', { width: 400, height: 300, fit: 'contain',
+               background: 'f80', widths: [320, 640, 1280], sizes: '50vw', alt: 'A cat',
+               sourceWidth: 800, sourceHeight: 600, formats: ['webp'], fallback: 'png', quality: 60 })"#,
+        ),
+        (
+            &[
+                "photos/cat.jpg",
+                "-w",
+                "300",
+                "--dpr",
+                "1.5",
+                "--srcset",
+                "1x,1.50x,2x,3x",
+                "--picture",
+                "--alt",
+                "",
+                "--source-size",
+                "1000x800",
+            ],
+            r#"s.picture('photos/cat.jpg', { width: 300, dpr: '1.5',
+               densities: ['1x', '1.50x', '2x', '3x'], alt: '', sourceWidth: 1000, sourceHeight: 800 })"#,
+        ),
+        (
+            &[
+                "photos/cat.jpg",
+                "--rotate",
+                "90",
+                "--srcset",
+                "320,640,1280",
+                "--picture",
+                "--sizes",
+                "100vw",
+                "--alt",
+                "Turned",
+                "--source-size",
+                "1200x800",
+            ],
+            r#"s.picture('photos/cat.jpg', { rotate: 90, widths: [320, 640, 1280], sizes: '100vw',
+               alt: 'Turned', sourceWidth: 1200, sourceHeight: 800 })"#,
+        ),
+        (
+            &[
+                "photos/cat.jpg",
+                "-w",
+                "400",
+                "-H",
+                "300",
+                "-f",
+                "auto",
+                "--srcset",
+                "320,640",
+                "--picture",
+                "--sizes",
+                "100vw",
+                "--alt",
+                "A cat",
+            ],
+            r#"s.picture('photos/cat.jpg', { width: 400, height: 300, format: 'auto',
+               widths: [320, 640], sizes: '100vw', alt: 'A cat' })"#,
+        ),
+        (
+            &[
+                "icons/logo.png",
+                "-w",
+                "64",
+                "-f",
+                "auto-alpha",
+                "--srcset",
+                "1x,2x",
+                "--picture",
+                "--alt",
+                "Logo",
+                "-q",
+                "70",
+                "--source-size",
+                "100x50",
+            ],
+            r#"s.picture('icons/logo.png', { width: 64, format: 'auto-alpha', densities: ['1x', '2x'],
+               alt: 'Logo', quality: 70, sourceWidth: 100, sourceHeight: 50 })"#,
+        ),
+        (
+            &[
+                "anim/dance.gif",
+                "--srcset",
+                "200,400",
+                "--picture",
+                "--sizes",
+                "200px",
+                "--alt",
+                "Dancing",
+            ],
+            r#"s.picture('anim/dance.gif', { widths: [200, 400], sizes: '200px', alt: 'Dancing' })"#,
+        ),
+        (
+            &[
+                "photos/cat.jpg",
+                "-w",
+                "500",
+                "-H",
+                "500",
+                "--fit",
+                "inside",
+                "--enlarge",
+                "--srcset",
+                "250,500,1000",
+                "--picture",
+                "--sizes",
+                "100vw",
+                "--alt",
+                "x",
+                "--source-size",
+                "640x480",
+            ],
+            r#"s.picture('photos/cat.jpg', { width: 500, height: 500, fit: 'inside', enlarge: true,
+               widths: [250, 500, 1000], sizes: '100vw', alt: 'x', sourceWidth: 640, sourceHeight: 480 })"#,
+        ),
+        (
+            &[
+                "photos/cat.jpg",
+                "-w",
+                "300",
+                "-H",
+                "300",
+                "--fit",
+                "outside",
+                "--srcset",
+                "300,600",
+                "--picture",
+                "--sizes",
+                "300px",
+                "--alt",
+                "o",
+            ],
+            r#"s.picture('photos/cat.jpg', { width: 300, height: 300, fit: 'outside',
+               widths: [300, 600], sizes: '300px', alt: 'o' })"#,
+        ),
+        (
+            &[
+                "photos/cat.jpg",
+                "-f",
+                "webp",
+                "--srcset",
+                "320,640,1920",
+                "--source-size",
+                "1280x853",
+            ],
+            r#"s.srcset('photos/cat.jpg', [320, 640, 1920],
+               { format: 'webp', sourceWidth: 1280, sourceHeight: 853 })"#,
+        ),
+        (
+            &["a.jpg", "-w", "100", "--srcset", "1x,1.50x,2x"],
+            r#"s.srcset('a.jpg', ['1x', '1.50x', '2x'], { width: 100 })"#,
+        ),
+    ];
+    let index = format!(
+        "file://{}/clients/js/src/index.js",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let calls: Vec<String> = cases
+        .iter()
+        .map(|(_, js)| format!("console.log({js});"))
+        .collect();
+    let script = format!(
+        "import {{ createSigner }} from '{index}';\n\
+         const s = createSigner({{ keys: process.env.RENDITION_KEYS, base: '{BASE}' }});\n{}",
+        calls.join("\n")
+    );
+    let o = Command::new("node")
+        .args(["--input-type=module", "-e", &script])
+        .env("RENDITION_KEYS", KEYS)
+        .output()
+        .unwrap();
+    let js = stdout(&o);
+    let js: Vec<&str> = js.lines().collect();
+    assert_eq!(js.len(), cases.len(), "{js:?}");
+    for ((flags, call), js) in cases.iter().zip(js) {
+        let mut args = vec!["sign"];
+        args.extend(*flags);
+        args.extend(["--base", BASE]);
+        let ours = stdout(&rendition(&args));
+        assert_eq!(ours, js, "rendition {args:?} and {call}");
+    }
+}

@@ -338,11 +338,14 @@ async fn presets_are_rendered_when_a_source_is_uploaded() {
     let service = t.service();
     let thumb: Options = serde_json::from_str(r#"{"width": 64, "format": "webp"}"#).unwrap();
     let card: Options = serde_json::from_str(r#"{"width": 128, "height": 64}"#).unwrap();
+    // An auto preset is pre-rendered as each of its negotiated keys.
+    let hero: Options = serde_json::from_str(r#"{"width": 96, "format": "AUTO"}"#).unwrap();
     let lifecycle = t.lifecycle(
         Some(service.clone()),
         vec![
             ("thumb".into(), thumb.clone()),
             ("card".into(), card.clone()),
+            ("hero".into(), hero.clone()),
         ],
     );
     let etag = t.put_source(CAT, jpeg(400, 300)).await;
@@ -350,10 +353,21 @@ async fn presets_are_rendered_when_a_source_is_uploaded() {
         .handle(&fixture("eventbridge-created", CAT, Some(&etag)))
         .await
         .unwrap();
-    assert_eq!(summary.prerendered, 2, "{summary:?}");
+    assert_eq!(summary.prerendered, 5, "{summary:?}");
     for o in [thumb, card] {
         let (ops, format) = o.resolve(CAT).unwrap();
         let key = keys().sign_new(CAT, ops, format).unwrap()[1..].to_string();
+        assert!(t.store.head(&key).await.unwrap().is_some(), "{key}");
+    }
+    let (ops, output) = hero.resolve(CAT).unwrap();
+    let auto = keys().sign_new(CAT, ops, output).unwrap()[1..].to_string();
+    assert!(auto.ends_with("/w96.auto"), "{auto}");
+    assert!(
+        t.store.head(&auto).await.unwrap().is_none(),
+        "never stored: {auto}"
+    );
+    for choice in ["avif", "webp", "jpg"] {
+        let key = format!("{auto}.{choice}");
         assert!(t.store.head(&key).await.unwrap().is_some(), "{key}");
     }
     // A late created event for an older object renders nothing.

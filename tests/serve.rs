@@ -14,7 +14,7 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-fn sign(source: &str, ops: Ops, format: Format) -> String {
+fn sign(source: &str, ops: Ops, format: impl Into<rendition::auto::Output>) -> String {
     keys().sign_new(source, ops, format).unwrap()
 }
 
@@ -633,4 +633,158 @@ async fn sigterm_lets_the_request_in_flight_finish_and_exits_0() {
         "temporary files left: {files:?}"
     );
     assert!(files.contains(&path[1..].to_string()), "{files:?}");
+}
+
+/// Format auto (docs/url-format.md §13): `serve` rewrites an auto path from Accept exactly as
+/// the edge function does, stores the negotiated key, and answers with `Vary: Accept`.
+#[tokio::test]
+async fn auto_paths_are_negotiated_from_accept_and_stored_under_their_choice() {
+    use rendition::auto::Auto;
+    let dir = folder();
+    let server = Server::start(dir.path(), &[]);
+    let c = client();
+    let path = sign("img/photo.jpg", width(160), Auto::Auto);
+    assert!(path.ends_with("/w160.auto"), "{path}");
+    let browsers = [
+        (
+            Some("image/avif,image/webp,image/apng,image/*,*/*;q=0.8"),
+            "avif",
+        ),
+        (
+            Some("image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"),
+            "webp",
+        ),
+        (Some("*/*"), "jpg"),
+        (None, "jpg"),
+        (Some("image/avif;q=0,image/webp;q=0,image/*"), "jpg"),
+    ];
+    for (accept, choice) in browsers {
+        let mut request = c.get(server.url(&path));
+        if let Some(a) = accept {
+            request = request.header("accept", a);
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), 200, "{accept:?}");
+        assert_eq!(r.headers()["vary"], "Accept", "{accept:?}");
+        let content_type = r.headers()["content-type"].to_str().unwrap().to_string();
+        let bytes = r.bytes().await.unwrap();
+        let want = match choice {
+            "jpg" => "image/jpeg",
+            other => &format!("image/{other}"),
+        };
+        assert_eq!(content_type, want, "{accept:?}");
+        if choice != "avif" {
+            let img = image::load_from_memory(&bytes).unwrap();
+            assert_eq!((img.width(), img.height()), (160, 120), "{accept:?}");
+        }
+        // Stored under the negotiated key, the same file CloudFront would find in S3.
+        let stored = dir.path().join(format!("{}.{choice}", &path[1..]));
+        assert_eq!(std::fs::read(&stored).unwrap(), bytes, "{accept:?}");
+    }
+    let mut files = files_under(dir.path());
+    files.sort();
+    let mut want: Vec<String> = ["avif", "jpg", "webp"]
+        .iter()
+        .map(|c| format!("{}.{c}", &path[1..]))
+        .collect();
+    want.insert(0, "img/photo.jpg".into());
+    want.sort();
+    assert_eq!(files, want, "one object per choice, none for the auto path");
+
+    // The second Chrome request is a hit on the stored AVIF, still with Vary.
+    let r = c
+        .get(server.url(&path))
+        .header("accept", "image/avif,image/webp,*/*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-rendition"], "hit");
+    assert_eq!(r.headers()["vary"], "Accept");
+    // A negotiated key asked for directly is one format for everyone: no Vary.
+    let r = c
+        .get(server.url(&format!("{path}.webp")))
+        .header("accept", "image/avif")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/webp");
+    assert!(r.headers().get("vary").is_none());
+
+    // auto-alpha falls back to PNG; a forged auto path is refused whatever Accept says.
+    let alpha = sign("img/photo.jpg", width(80), Auto::AutoAlpha);
+    let r = c
+        .get(server.url(&alpha))
+        .header("accept", "*/*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let forged = path.replace("/w160.auto", "/w161.auto");
+    let r = c
+        .get(server.url(&forged))
+        .header("accept", "image/avif")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(!dir.path().join(format!("{}.avif", &forged[1..])).exists());
+    let wrong_choice = format!("{path}.png");
+    let r = c.get(server.url(&wrong_choice)).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+/// A render says where its time went (Server-Timing), and the stats add up every miss's bytes,
+/// stage times and error codes.
+#[tokio::test]
+async fn renders_report_their_stages_and_the_stats_add_them_up() {
+    let dir = folder();
+    std::fs::write(dir.path().join("img/broken.jpg"), b"not an image").unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let c = client();
+    let path = sign("img/photo.jpg", width(100), Format::Webp);
+    let r = c.get(server.url(&path)).send().await.unwrap();
+    let timing = r.headers()["server-timing"].to_str().unwrap().to_string();
+    let out = r.bytes().await.unwrap().len() as u64;
+    assert!(
+        timing.starts_with("rendition;desc=\"rendered\";dur="),
+        "{timing}"
+    );
+    for stage in [", read;dur=", ", render;dur=", ", store;dur="] {
+        assert!(timing.contains(stage), "{timing}");
+    }
+    // A hit has no render stages.
+    let r = c.get(server.url(&path)).send().await.unwrap();
+    let timing = r.headers()["server-timing"].to_str().unwrap();
+    assert!(
+        timing.starts_with("rendition;desc=\"hit\"") && !timing.contains("render;"),
+        "{timing}"
+    );
+    let forged = path.replace("w100", "w99");
+    assert_eq!(
+        c.get(server.url(&forged)).send().await.unwrap().status(),
+        403
+    );
+    let broken = sign("img/broken.jpg", width(10), Format::Webp);
+    assert_eq!(
+        c.get(server.url(&broken)).send().await.unwrap().status(),
+        415
+    );
+
+    let stats: serde_json::Value = c
+        .get(server.url("/_rendition/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["renders"], 1);
+    assert_eq!(stats["bytes_out"], out, "{stats}");
+    assert_eq!(stats["bytes_in"], jpeg(640, 480).len() as u64, "{stats}");
+    assert_eq!(
+        stats["error_codes"],
+        serde_json::json!({"forbidden": 1, "unsupported": 1})
+    );
+    assert!(stats["render_ms"].is_u64(), "{stats}");
 }

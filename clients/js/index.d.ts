@@ -30,8 +30,17 @@ export interface Options {
   version?: string | null;
   /** The source's ETag as S3 returns it ("…", W/"…", "…-3"); becomes the version token. */
   etag?: string | null;
-  /** jpg (or jpeg), png, webp, gif or avif; any case. Default: the source key's extension. */
-  format?: string | null;
+  /**
+   * jpg (or jpeg), png, webp, gif or avif, or auto or auto-alpha; any case. Default: the source
+   * key's extension (never auto).
+   *
+   * `auto` and `auto-alpha` (spec §13) sign one URL that the edge function (or `rendition
+   * serve`) answers with AVIF, WebP or JPEG by the browser's Accept header; `auto-alpha` falls
+   * back to PNG instead of JPEG, so use it for images that may be transparent. The other
+   * options follow avif's rules (quality 1–100, a white background kept). For product feeds
+   * and anything that needs a URL's extension to name its content type, sign a concrete format.
+   */
+  format?: 'jpg' | 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'auto' | 'auto-alpha' | (string & {}) | null;
 }
 
 /** The source's size as displayed (after its EXIF orientation), in pixels: both or neither. */
@@ -44,6 +53,12 @@ export interface SourceSize {
 export type SrcsetItems = ReadonlyArray<number | string> | string;
 
 export interface PictureParams extends Omit<Options, 'format'>, SourceSize {
+  /**
+   * auto or auto-alpha (any case) for one <img>, no <picture>: its URLs serve every browser, the
+   * CDN picking AVIF, WebP or JPEG (PNG for auto-alpha) from Accept. Leave it out for <picture>
+   * markup (`formats` and `fallback`); a concrete format is refused.
+   */
+  format?: 'auto' | 'auto-alpha' | (string & {}) | null;
   /** Widths in device pixels, chosen by `sizes`. Give widths or densities. */
   widths?: ReadonlyArray<number | string> | string | null;
   /** Densities ("1x", "2x") for an image of a fixed CSS size (width and/or height). */
@@ -52,9 +67,9 @@ export interface PictureParams extends Omit<Options, 'format'>, SourceSize {
   sizes?: string | null;
   /** The alt text: "" for a decorative image. */
   alt: string;
-  /** The <source> formats, in order of preference. Default ["avif", "webp"]. */
+  /** The <source> formats, in order of preference. Default ["avif", "webp"]. Not with format auto. */
   formats?: ReadonlyArray<string> | string | null;
-  /** The <img> format. Default: png for .png sources, gif for .gif, else jpg. */
+  /** The <img> format. Default: png for .png sources, gif for .gif, else jpg. Not with format auto. */
   fallback?: string | null;
   /**
    * More <img> attributes (class, loading, fetchpriority…): true writes a bare attribute, false
@@ -80,11 +95,11 @@ export interface Signer {
   readonly keyId: string;
   /** The URL of one rendition. */
   sign(source: string, options?: Options): string;
-  /** The URL of a canonical ops segment and extension ("w640_h360", "webp"), checked as the server does. */
+  /** The URL of a canonical ops segment and extension ("w640_h360", "webp" or "auto"), checked as the server does. */
   signCanonical(source: string, ops: string, format: string): string;
   /** A srcset attribute value. */
   srcset(source: string, items: SrcsetItems, options?: Options & SourceSize): string;
-  /** <picture> markup with its attributes escaped. */
+  /** <picture> markup (one <img> with format auto or auto-alpha), its attributes escaped. */
   picture(source: string, params: PictureParams): string;
 }
 
@@ -117,7 +132,7 @@ export function parseKeys(spec: string): Key[];
 /** The canonical ops segment and extension of `options` for `source`, without signing. */
 export function resolve(source: string, options?: Options): {
   segment: string;
-  format: 'jpg' | 'png' | 'webp' | 'gif' | 'avif';
+  format: 'jpg' | 'png' | 'webp' | 'gif' | 'avif' | 'auto' | 'auto-alpha';
   ops: {
     width: number | null;
     height: number | null;

@@ -12,7 +12,10 @@ export interface LoaderConfig {
   keys?: string | ReadonlyArray<Key>;
   /** Default: process.env.RENDITION_BASE, or none. */
   base?: string;
-  /** Default: webp. */
+  /**
+   * Default: webp. auto (or auto-alpha, for images that may be transparent) signs one URL per
+   * width that the CDN (or `rendition serve`) answers with AVIF, WebP or JPEG (PNG) by Accept.
+   */
   format?: string;
   /** Signer options for every URL; not width, height, dpr or format. */
   options?: Omit<Options, 'width' | 'height' | 'dpr' | 'format'>;

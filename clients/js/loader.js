@@ -25,8 +25,8 @@ export function createLoader({ keys, base, format = 'webp', options = {} } = {})
     }
   }
   // Next passes an image's quality prop, when it has one, whatever the format; png and gif
-  // take none, so it is left out for them.
-  const lossy = ['jpg', 'jpeg', 'webp', 'avif'].includes(String(format).toLowerCase());
+  // take none, so it is left out for them. auto and auto-alpha take one (spec §13.2).
+  const lossy = ['jpg', 'jpeg', 'webp', 'avif', 'auto', 'auto-alpha'].includes(String(format).toLowerCase());
   let signer = null;
   return function renditionLoader({ src, width, quality }) {
     if (typeof window !== 'undefined' && typeof document !== 'undefined') {

@@ -9,6 +9,7 @@
 //! short responses with a short explicit max-age, and nothing is stored.
 
 mod flight;
+mod report;
 mod respond;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,11 +21,14 @@ use http::{Method, Response};
 use tokio::sync::Semaphore;
 
 use flight::Flights;
+pub use report::{Report, Timing};
 use respond::Produced;
 pub use respond::{error_response, options_response, Outcome};
 
+use crate::auto::Output;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
+use crate::ops::Format;
 use crate::render::{self, Deadline};
 use crate::request::{is_rendition_key, KeyRing, RenderRequest};
 use crate::store::{bare_etag, NewObject, Put, Store};
@@ -86,6 +90,34 @@ pub struct Stats {
     /// Lookups of a rendition key that failed (the store erred or stalled, not a plain miss);
     /// counted in `errors` too.
     pub lookup_errors: AtomicU64,
+    /// Source bytes read by renders.
+    pub bytes_in: AtomicU64,
+    /// Rendition bytes answered (renders, joins and existing objects).
+    pub bytes_out: AtomicU64,
+    /// Time spent by renders in each stage, in microseconds.
+    pub read_us: AtomicU64,
+    pub render_us: AtomicU64,
+    pub store_us: AtomicU64,
+    /// Errors by code (`bad_request`, `forbidden`, `timeout`…).
+    pub error_codes: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+}
+
+impl Stats {
+    /// Adds one request's report.
+    pub fn add(&self, r: &Report) {
+        let add = |c: &AtomicU64, v: u64| c.fetch_add(v, Ordering::Relaxed);
+        add(&self.bytes_out, r.bytes_out);
+        if let Some(t) = r.timing {
+            add(&self.bytes_in, t.bytes_in);
+            add(&self.read_us, t.read.as_micros() as u64);
+            add(&self.render_us, t.render.as_micros() as u64);
+            add(&self.store_us, t.store.as_micros() as u64);
+        }
+        if let Some(code) = r.code {
+            let mut codes = self.error_codes.lock().unwrap_or_else(|p| p.into_inner());
+            *codes.entry(code).or_default() += 1;
+        }
+    }
 }
 
 /// How long the check after storing (has the source changed meanwhile?) may take before it is
@@ -142,6 +174,11 @@ impl Service {
         &self.store
     }
 
+    /// Where sources are read (the rendition store unless [`Service::with_sources`] said).
+    pub fn sources(&self) -> &Arc<dyn Store> {
+        &self.sources
+    }
+
     pub fn keys(&self) -> &KeyRing {
         &self.keys
     }
@@ -187,18 +224,45 @@ impl Service {
         if method == Method::OPTIONS {
             return options_response();
         }
-        match self.try_miss(method, path, miss).await {
-            Ok((produced, outcome)) => self.success(method, path, &produced, outcome),
+        let started = Instant::now();
+        let mut report = Report {
+            path: path.to_string(),
+            ..Report::default()
+        };
+        let mut response = match self.try_miss(method, path, miss, &mut report).await {
+            Ok((produced, outcome)) => {
+                // A negotiated key's redirect names the auto path the viewer asked for, so the
+                // browser and the caches keep one URL; the edge rewrites it again, to a hit.
+                let location = negotiated_from(path).unwrap_or(path);
+                let mut r = self.success(method, location, &produced, outcome);
+                report.outcome = outcome.as_str();
+                report.bytes_out = produced.bytes.len() as u64;
+                if outcome == Outcome::Rendered {
+                    report.timing = produced.timing;
+                }
+                if let Some(t) = report.timing {
+                    if let Ok(v) = http::HeaderValue::from_str(&t.server_timing()) {
+                        r.headers_mut()
+                            .insert(http::header::HeaderName::from_static("server-timing"), v);
+                    }
+                }
+                r
+            }
             Err(e) => {
                 self.stats.errors.fetch_add(1, Ordering::Relaxed);
-                if e.status().is_server_error() {
-                    tracing::warn!(path, code = e.code(), error = %e, "render failed");
-                } else {
-                    tracing::info!(path, code = e.code(), error = %e, "request refused");
-                }
+                report.outcome = "error";
+                report.code = Some(e.code());
+                report.error = Some(e.to_string());
                 self.error_response(method, &e)
             }
-        }
+        };
+        report.status = response.status().as_u16();
+        report.total = started.elapsed();
+        self.stats.add(&report);
+        // One line per request, on every edge.
+        report.log();
+        response.extensions_mut().insert(report);
+        response
     }
 
     async fn try_miss(
@@ -206,6 +270,7 @@ impl Service {
         method: &Method,
         path: &str,
         miss: Miss,
+        report: &mut Report,
     ) -> Result<(Arc<Produced>, Outcome)> {
         if method != Method::GET && method != Method::HEAD {
             return Err(Error::MethodNotAllowed(format!(
@@ -213,13 +278,18 @@ impl Service {
             )));
         }
         let req = self.keys.verify(path)?;
+        report.source = Some(req.source.clone());
+        report.ops = Some(req.file_name());
+        let Some(format) = req.format() else {
+            return Err(unnegotiated(&req));
+        };
         self.check_source_allowed(&req.source)?;
         let key = path[1..].to_string();
         self.store.check_key(&key)?;
 
         let (result, ran) = self
             .flights
-            .run(&key, || self.produce(&req, &key, miss))
+            .run(&key, || self.produce(&req, format, &key, miss))
             .await;
         let produced = result?;
         let outcome = match (produced.existing, ran) {
@@ -251,7 +321,13 @@ impl Service {
     /// Renders and stores one key; runs once per key among concurrent requests. Everything from
     /// the lookup to the stored result runs within the render budget, so a stalled store is
     /// answered 504 in time rather than holding the request.
-    async fn produce(&self, req: &RenderRequest, key: &str, miss: Miss) -> Result<Arc<Produced>> {
+    async fn produce(
+        &self,
+        req: &RenderRequest,
+        format: Format,
+        key: &str,
+        miss: Miss,
+    ) -> Result<Arc<Produced>> {
         let deadline = miss.deadline;
         let configured = Duration::from_millis(self.config.limits.render_timeout_ms);
         let budget = match deadline {
@@ -283,9 +359,10 @@ impl Service {
                     other => other,
                 })?;
             let read = started.elapsed();
+            let bytes_in = source.bytes.len() as u64;
             // Recorded on the rendition, so a purge can tell it from renditions of an older source.
             let source_etag = source.meta.etag.clone();
-            let (ops, format) = (req.ops.clone(), req.format);
+            let ops = req.ops.clone();
             let rendered = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
                 let passed = move || Instant::now() >= deadline;
@@ -308,7 +385,7 @@ impl Service {
                 Put::Exists => None,
             };
             let stored_from = etag.is_some().then_some(source_etag);
-            tracing::info!(
+            tracing::debug!(
                 key,
                 width = rendered.width,
                 height = rendered.height,
@@ -324,6 +401,12 @@ impl Service {
                 content_type,
                 etag,
                 existing: false,
+                timing: Some(Timing {
+                    bytes_in,
+                    read,
+                    render: rendered_at - read,
+                    store: started.elapsed() - rendered_at,
+                }),
             });
             Ok((produced, stored_from))
         };
@@ -353,6 +436,7 @@ impl Service {
                 content_type: obj.meta.content_type,
                 etag: Some(obj.meta.etag),
                 existing: true,
+                timing: None,
             }))),
             Err(Error::NotFound(_)) => Ok(None),
             Err(e) => {
@@ -419,6 +503,34 @@ impl Service {
             self.config.client_error_max_age
         }
     }
+}
+
+/// The auto path a negotiated key was rewritten from (`…/w640.auto.avif` → `…/w640.auto`), or
+/// `None` for any other path.
+fn negotiated_from(path: &str) -> Option<&str> {
+    let (auto_path, _choice) = path.rsplit_once('.')?;
+    let ext = &auto_path[auto_path.rfind(['.', '/'])? + 1..];
+    crate::auto::Auto::from_extension(ext)
+        .filter(|_| auto_path.ends_with(&format!(".{ext}")))
+        .map(|_| auto_path)
+}
+
+/// The 400 for an auto path that reached the origin as it is: the edge chooses its format
+/// from `Accept` before the cache (docs/url-format.md §13.4), so it never should.
+fn unnegotiated(req: &RenderRequest) -> Error {
+    let auto = req.output.auto().map_or("auto", |a| a.extension());
+    let choices = match req.output {
+        Output::Auto(a) => a
+            .choices()
+            .map(|f| format!(".{auto}.{}", f.extension()))
+            .join(", "),
+        _ => String::new(),
+    };
+    Error::BadRequest(format!(
+        "format {auto} is chosen from the viewer's Accept header before the cache, by the \
+         viewer-request function (or rendition serve), which rewrites the path to end in one of \
+         {choices}; this path reached the origin unrewritten (is the function associated?)"
+    ))
 }
 
 #[cfg(test)]
@@ -488,6 +600,55 @@ mod tests {
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.headers()["x-rendition"], "existing");
         assert_eq!(r.headers()[header::CONTENT_TYPE], "image/png");
+    }
+
+    #[tokio::test]
+    async fn the_origin_renders_negotiated_keys_redirects_to_their_auto_path_and_refuses_auto_paths(
+    ) {
+        use crate::auto::Auto;
+        let (store, svc) = service(Answer::Redirect);
+        let ops = Ops {
+            width: Some(32),
+            ..Ops::default()
+        };
+        let auto = keys().sign_new("img/a.jpg", ops, Auto::Auto).unwrap();
+        // Unrewritten, an auto path means the edge function is missing: 400, nothing stored.
+        let r = svc.miss(&Method::GET, &auto).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let body = String::from_utf8(r.body().to_vec()).unwrap();
+        assert!(body.contains(".auto.avif, .auto.webp, .auto.jpg"), "{body}");
+        assert!(store.keys().iter().all(|k| !k.starts_with("r/")));
+        // Forged, it is a 403 like any path.
+        let forged = auto.replace("w32.auto", "w33.auto");
+        assert_eq!(
+            svc.miss(&Method::GET, &forged).await.status(),
+            StatusCode::FORBIDDEN
+        );
+
+        for (choice, content_type) in [
+            ("avif", "image/avif"),
+            ("webp", "image/webp"),
+            ("jpg", "image/jpeg"),
+        ] {
+            let key = format!("{auto}.{choice}");
+            let r = svc.miss(&Method::GET, &key).await;
+            assert_eq!(r.status(), StatusCode::FOUND, "{choice}");
+            // The viewer asked for the auto path: it keeps that URL, and the edge rewrites it
+            // again, this time to a stored object.
+            assert_eq!(r.headers()[header::LOCATION], auto.as_str(), "{choice}");
+            let r = svc.miss(&Method::GET, &key).await;
+            assert_eq!(r.headers()[header::CONTENT_TYPE], content_type, "{choice}");
+        }
+        let mut stored: Vec<String> = store
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with("r/"))
+            .collect();
+        stored.sort();
+        assert_eq!(
+            stored,
+            ["avif", "jpg", "webp"].map(|c| format!("{}.{c}", &auto[1..]))
+        );
     }
 
     #[tokio::test]

@@ -38,6 +38,8 @@ pub(super) struct Produced {
     pub content_type: String,
     pub etag: Option<String>,
     pub existing: bool,
+    /// Where the render's time went, when this object was rendered (not found stored).
+    pub timing: Option<super::Timing>,
 }
 
 /// The answer to a successful miss: the bytes, or a redirect to the same URL for the CDN.

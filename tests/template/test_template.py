@@ -9,6 +9,9 @@ function may invalidate only this stack's distribution, listing is limited to r/
 S3 needs a bucket-wide ListBucket to answer 404 instead of 403, the source events rule never
 fires for a rendition, and the optional expiry rule touches r/ only. CloudFront keeps an error
 no longer than rendition's own Cache-Control max-age says (figures read from the Rust source).
+The edge function deployed is edge/viewer-request.js (as edge/embed.py copies it), on the
+cloudfront-js-2.0 runtime with the stack's key value store, on every r/* behaviour and only
+there, and the auto behaviours add Vary: Accept, which nothing else gets.
 
 The template is read with cfn-lint's decoder (it understands !Sub, !GetAtt, !If) and expanded
 with the SAM translator cfn-lint depends on, so the checks see the IAM roles and policies
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import importlib.util
 import json
 import os
 import re
@@ -467,6 +471,88 @@ def problems_expiry(raw: dict, expanded: dict) -> list[str]:
     return found
 
 
+def load_embed():
+    """edge/embed.py, whose deployed() is what template.yaml must hold."""
+    spec = importlib.util.spec_from_file_location("embed", REPOSITORY / "edge" / "embed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EDGE_SOURCE = REPOSITORY / "edge" / "viewer-request.js"
+# "Maximum size of a function: 10 KB" (CloudFront Functions quotas), as 10,240 bytes.
+MAX_FUNCTION_BYTES = 10 * 1024
+RENDITION_PATTERNS = ["r/*.auto", "r/*.auto-alpha", "r/*"]  # first match wins: auto first
+VIEWER_REQUEST = [{"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": ["EdgeFunction", "FunctionARN"]}}]
+
+
+def problems_edge(raw: dict, expanded: dict) -> list[str]:
+    """The edge function is edge/viewer-request.js on cloudfront-js-2.0, with the stack's key
+    value store, published, within 10 KB, switched by EdgeSignatureCheck alone; it runs on the
+    viewer requests of every rendition behaviour and of nothing else; the auto behaviours come
+    first and differ from r/* only by Vary: Accept."""
+    found = []
+    resources = raw["Resources"]
+    functions = [n for n, r in resources.items() if r["Type"] == "AWS::CloudFront::Function"]
+    stores = [n for n, r in resources.items() if r["Type"] == "AWS::CloudFront::KeyValueStore"]
+    if functions != ["EdgeFunction"] or len(stores) != 1:
+        return [f"expected the one CloudFront function EdgeFunction and one key value store, got {functions} {stores}"]
+    properties = resources["EdgeFunction"]["Properties"]
+    config = properties.get("FunctionConfig", {})
+    if config.get("Runtime") != "cloudfront-js-2.0":
+        found.append(f"EdgeFunction runs {config.get('Runtime')}: the key value store needs cloudfront-js-2.0")
+    if properties.get("AutoPublish") is not True:
+        found.append("EdgeFunction is not published (AutoPublish): the distribution runs the LIVE stage")
+    if config.get("KeyValueStoreAssociations") != [{"KeyValueStoreARN": {"Fn::GetAtt": [stores[0], "Arn"]}}]:
+        found.append(f"EdgeFunction is not associated with {stores[0]}: {config.get('KeyValueStoreAssociations')}")
+    code = properties.get("FunctionCode")
+    wanted = load_embed().deployed(EDGE_SOURCE.read_text(encoding="utf-8"))
+    if code != {"Fn::Sub": wanted}:
+        found.append("EdgeFunction's FunctionCode is not edge/viewer-request.js: run python3 edge/embed.py")
+    else:
+        names = set(re.findall(r"\$\{([^}]*)\}", wanted))
+        switch = raw["Parameters"].get("EdgeSignatureCheck", {})
+        if names != {"EdgeSignatureCheck"} or switch.get("AllowedValues") != ["false", "true"]:
+            found.append(f"the code's substitutions {sorted(names)} are not EdgeSignatureCheck, false or true")
+        for value in ("false", "true"):
+            size = len(wanted.replace("${EdgeSignatureCheck}", value).encode("utf-8"))
+            if size > MAX_FUNCTION_BYTES:
+                found.append(f"EdgeFunction is {size} bytes with {value}, over CloudFront's {MAX_FUNCTION_BYTES}")
+
+    config = resources["Distribution"]["Properties"]["DistributionConfig"]
+    behaviours = config.get("CacheBehaviors", [])
+    patterns = [b.get("PathPattern") for b in behaviours if str(b.get("PathPattern")).startswith("r/")]
+    if patterns != RENDITION_PATTERNS:
+        found.append(f"rendition behaviours {patterns}, expected {RENDITION_PATTERNS} in this order")
+    if config["DefaultCacheBehavior"].get("FunctionAssociations"):
+        found.append("the default behaviour runs a function: only rendition paths are the edge's business")
+    plain = next((b for b in behaviours if b.get("PathPattern") == "r/*"), {})
+    for behaviour in behaviours:
+        pattern = behaviour.get("PathPattern")
+        associations = behaviour.get("FunctionAssociations")
+        if not str(pattern).startswith("r/"):
+            if associations:
+                found.append(f"behaviour {pattern} runs a function")
+            continue
+        if associations != VIEWER_REQUEST:
+            found.append(f"behaviour {pattern} does not run EdgeFunction on viewer requests: {associations}")
+        policy = behaviour.get("ResponseHeadersPolicyId")
+        if pattern == "r/*":
+            if policy is not None:
+                found.append("r/* adds response headers: Vary: Accept belongs to auto paths only")
+            continue
+        headers = None
+        if isinstance(policy, dict) and list(policy) == ["Ref"] and policy["Ref"] in resources:
+            policy_config = resources[policy["Ref"]]["Properties"]["ResponseHeadersPolicyConfig"]
+            headers = policy_config.get("CustomHeadersConfig", {}).get("Items")
+        if headers != [{"Header": "Vary", "Value": "Accept", "Override": True}]:
+            found.append(f"behaviour {pattern} does not answer with exactly Vary: Accept: {headers}")
+        rest = {k: v for k, v in behaviour.items() if k not in ("PathPattern", "ResponseHeadersPolicyId")}
+        if rest != {k: v for k, v in plain.items() if k != "PathPattern"}:
+            found.append(f"behaviour {pattern} differs from r/* in more than Vary: Accept")
+    return found
+
+
 CHECKS = [
     problems_shape,
     problems_writes,
@@ -476,6 +562,7 @@ CHECKS = [
     problems_listing,
     problems_events_rule,
     problems_expiry,
+    problems_edge,
 ]
 
 
@@ -716,6 +803,64 @@ def expire_always(t: dict) -> None:
             rules[i] = rule["Fn::If"][1]
 
 
+def edge_function(t: dict) -> dict:
+    return t["Resources"]["EdgeFunction"]["Properties"]
+
+
+def rendition_behaviours(t: dict) -> list:
+    return t["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"]
+
+
+def edge_code_drifts(t: dict) -> None:
+    edge_function(t)["FunctionCode"]["Fn::Sub"] += "// edited in the template only\n"
+
+
+def edge_runtime_1(t: dict) -> None:
+    edge_function(t)["FunctionConfig"]["Runtime"] = "cloudfront-js-1.0"
+
+
+def edge_without_store(t: dict) -> None:
+    del edge_function(t)["FunctionConfig"]["KeyValueStoreAssociations"]
+
+
+def edge_unpublished(t: dict) -> None:
+    edge_function(t)["AutoPublish"] = False
+
+
+def edge_switch_loosened(t: dict) -> None:
+    t["Parameters"]["EdgeSignatureCheck"]["AllowedValues"].append("maybe")
+
+
+def edge_off_plain_behaviour(t: dict) -> None:
+    del rendition_behaviours(t)[2]["FunctionAssociations"]
+
+
+def edge_on_viewer_response(t: dict) -> None:
+    rendition_behaviours(t)[0]["FunctionAssociations"][0]["EventType"] = "viewer-response"
+
+
+def edge_on_sources(t: dict) -> None:
+    config = t["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    config["DefaultCacheBehavior"]["FunctionAssociations"] = copy.deepcopy(VIEWER_REQUEST)
+
+
+def auto_behaviour_after_plain(t: dict) -> None:
+    behaviours = rendition_behaviours(t)
+    behaviours.append(behaviours.pop(0))
+
+
+def auto_without_vary(t: dict) -> None:
+    del rendition_behaviours(t)[1]["ResponseHeadersPolicyId"]
+
+
+def vary_on_every_rendition(t: dict) -> None:
+    rendition_behaviours(t)[2]["ResponseHeadersPolicyId"] = {"Ref": "AutoFormatHeadersPolicy"}
+
+
+def auto_behaviour_other_cache_policy(t: dict) -> None:
+    rendition_behaviours(t)[0]["Compress"] = True
+
+
 @pytest.mark.parametrize(
     "widen, check",
     [
@@ -755,6 +900,18 @@ def expire_always(t: dict) -> None:
         (server_error_not_held, problems_error_caching),
         (not_found_page, problems_error_caching),
         (cache_policy_caps_max_age, problems_error_caching),
+        (edge_code_drifts, problems_edge),
+        (edge_runtime_1, problems_edge),
+        (edge_without_store, problems_edge),
+        (edge_unpublished, problems_edge),
+        (edge_switch_loosened, problems_edge),
+        (edge_off_plain_behaviour, problems_edge),
+        (edge_on_viewer_response, problems_edge),
+        (edge_on_sources, problems_edge),
+        (auto_behaviour_after_plain, problems_edge),
+        (auto_without_vary, problems_edge),
+        (vary_on_every_rendition, problems_edge),
+        (auto_behaviour_other_cache_policy, problems_edge),
     ],
     ids=lambda f: f.__name__,
 )

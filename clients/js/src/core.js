@@ -2,7 +2,8 @@
 // keys (§4), options as people write them → the canonical ops segment (§9), and the §5 message
 // whose HMAC makes the signature. index.js adds the HMAC, sync (node:crypto) or async (Web
 // Crypto); both sign exactly what prepare() returns, so the two can never disagree on a path.
-// tests/signer-vectors.json and tests/vectors.json pin every rule here byte for byte.
+// tests/signer-vectors.json and tests/vectors.json pin every rule here byte for byte, and
+// tests/edge-vectors.json those of format auto (§13).
 
 const SIGNING_TAG = 'rendition:v2';
 const MIN_SECRET_BYTES = 16;
@@ -16,6 +17,12 @@ const MAX_SHARPEN_TENTHS = 100;
 const DEFAULT_QUALITY = 80;
 export const FORMATS = ['jpg', 'png', 'webp', 'gif', 'avif'];
 export const LOSSY = ['jpg', 'webp', 'avif']; // the formats that take a quality
+// Format auto (§13): the edge (or `rendition serve`) picks one of its choices per request from
+// Accept. The ops follow avif's rules (§13.2), and the storage key counts as the longest
+// negotiated key, the path with `.avif` (or `.webp`) appended: 5 bytes more.
+export const AUTO_CHOICES = { auto: ['avif', 'webp', 'jpg'], 'auto-alpha': ['avif', 'webp', 'png'] };
+export const AUTO_FORMATS = Object.keys(AUTO_CHOICES);
+const AUTO_EXTRA_BYTES = 5;
 const FITS = ['cover', 'contain', 'fill', 'inside', 'outside'];
 const GRAVITIES = ['n', 'ne', 'e', 'se', 's', 'sw', 'w', 'nw', 'smart'];
 export const OPTIONS = [
@@ -193,15 +200,28 @@ function sigmaToken(name, value, maxTenths) {
   return name + decimalText({ digits: tenths, places: 1 });
 }
 
-/** The format option, else the source key's extension; jpeg is jpg; any case. */
+/** True for auto and auto-alpha (§13), the formats chosen per request from Accept. */
+export function isAuto(format) {
+  return AUTO_FORMATS.includes(format);
+}
+
+/**
+ * The format option, else the source key's extension; jpeg is jpg; any case. The option may
+ * also be auto or auto-alpha (§13.5), never the default: a source named `….auto` has no format.
+ */
 function outputFormat(source, opt) {
-  let name;
-  if ('format' in opt) name = typed(opt, 'format', 'str').toLowerCase();
-  else name = source.includes('.') ? source.slice(source.lastIndexOf('.') + 1).toLowerCase() : '';
+  if ('format' in opt) {
+    let name = typed(opt, 'format', 'str').toLowerCase();
+    if (name === 'jpeg') name = 'jpg';
+    if (!FORMATS.includes(name) && !isAuto(name)) {
+      fail('format', `${show(opt.format)} is not jpg, jpeg, png, webp, gif, avif, auto or auto-alpha`);
+    }
+    return name;
+  }
+  let name = source.includes('.') ? source.slice(source.lastIndexOf('.') + 1).toLowerCase() : '';
   if (name === 'jpeg') name = 'jpg';
   if (!FORMATS.includes(name)) {
-    const given = 'format' in opt ? show(opt.format) : `none given and extension ${show(name)}`;
-    fail('format', `${given} is not jpg, jpeg, png, webp, gif or avif`);
+    fail('format', `none given and extension ${show(name)} is not jpg, jpeg, png, webp, gif or avif`);
   }
   return name;
 }
@@ -230,9 +250,10 @@ function gravityValue(text) {
 
 /**
  * Options as people write them → the canonical rendition: `segment` (the ops segment, '-' for
- * none), `format` (the extension) and `ops` (the sizes in pixels, fit, enlarge and rotation
- * that the output size depends on, §8). Throws a RenditionError naming the option at fault for
- * anything the server would refuse. null and undefined values count as unset.
+ * none), `format` (the extension: jpg, png, webp, gif, avif, auto or auto-alpha) and `ops` (the
+ * sizes in pixels, fit, enlarge and rotation that the output size depends on, §8). Throws a
+ * RenditionError naming the option at fault for anything the server would refuse. null and
+ * undefined values count as unset.
  */
 export function resolve(source, options = {}) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -250,6 +271,9 @@ export function resolve(source, options = {}) {
     fail('source', `${show(source)} is under r/, and renditions cannot be sources`);
   }
   const format = outputFormat(source, opt);
+  // auto and auto-alpha take the rules of avif, which like them takes a quality and may keep
+  // transparency (§13.2): q1-100 with q80 left out, and bg-ffffff kept (white is jpg's default).
+  const rules = isAuto(format) ? 'avif' : format;
   const tokens = [];
   const ops = { width: null, height: null, fit: 'cover', enlarge: false, rotate: 0 };
 
@@ -294,7 +318,7 @@ export function resolve(source, options = {}) {
 
   if ('quality' in opt) {
     const quality = typed(opt, 'quality', 'int');
-    if (!LOSSY.includes(format)) fail('quality', `does not apply to ${format}`);
+    if (!LOSSY.includes(rules)) fail('quality', `does not apply to ${format}`);
     if (quality < 1 || quality > 100) fail('quality', `${quality} is not 1 to 100`);
     if (quality !== DEFAULT_QUALITY) tokens.push(`q${quality}`);
   }
@@ -303,7 +327,7 @@ export function resolve(source, options = {}) {
     let colour = (given.startsWith('#') ? given.slice(1) : given).toLowerCase();
     if (colour.length === 3) colour = [...colour].map((c) => c + c).join('');
     if (!/^[0-9a-f]{6}$/.test(colour)) fail('background', `${show(given)} is not 3 or 6 hex digits`);
-    if (!(format === 'jpg' && colour === 'ffffff')) tokens.push(`bg-${colour}`); // jpg's default
+    if (!(rules === 'jpg' && colour === 'ffffff')) tokens.push(`bg-${colour}`); // jpg's default
   }
 
   let degrees = typed(opt, 'rotate', 'int', 0);
@@ -395,14 +419,21 @@ export function checkCanonical(source, segment, format) {
 
 /**
  * Everything of a signed path but the signature: the key that signs, the message to MAC and
- * how to finish the path with the tag. Refuses (naming `source`) a path over 1,024 bytes.
+ * how to finish the path with the tag. Refuses (naming `source`) a path over 1,024 bytes, an
+ * auto path counting as its longest negotiated key, 5 bytes more (§13.2).
  */
 export function prepare(key, source, resolved) {
   const sourceText = encodeSource(source);
   const last = `${resolved.segment}.${resolved.format}`;
   const prefix = `/r/${sourceText}/${key.id}.`;
   const storageKeyBytes = prefix.length - 1 + SIGNATURE_CHARS + 1 + last.length; // all ASCII
-  if (storageKeyBytes > MAX_STORAGE_KEY_BYTES) {
+  if (isAuto(resolved.format)) {
+    const negotiated = storageKeyBytes + AUTO_EXTRA_BYTES;
+    if (negotiated > MAX_STORAGE_KEY_BYTES) {
+      fail('source', `the path's negotiated key (….${resolved.format}.avif) would be ${negotiated} bytes, `
+        + `over ${MAX_STORAGE_KEY_BYTES}`);
+    }
+  } else if (storageKeyBytes > MAX_STORAGE_KEY_BYTES) {
     fail('source', `the path would be ${storageKeyBytes} bytes, over ${MAX_STORAGE_KEY_BYTES}`);
   }
   return {

@@ -71,7 +71,10 @@ export function srcset(source, items, options, config) {
   return createSigner(config).srcset(source, items, options);
 }
 
-/** <picture> markup: AVIF and WebP <source> elements and a JPEG (or PNG) <img>. */
+/**
+ * <picture> markup: AVIF and WebP <source> elements and a JPEG (or PNG) <img>; or, with format
+ * auto or auto-alpha, one <img> whose URLs the CDN negotiates (spec §13.5).
+ */
 export function picture(source, params, config) {
   return createSigner(config).picture(source, params);
 }

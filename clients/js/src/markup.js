@@ -1,10 +1,11 @@
 // What a page needs around the signed paths: the size an output will have (§8 of
 // docs/url-format.md), srcset candidates (the rules of `rendition sign --srcset`), and <picture>
-// markup. Each helper returns a plan, the renditions to sign and how to write the result from
-// their URLs, so index.js signs them sync or async with the same code around it.
+// markup, or one <img> for format auto (§13.5). Each helper returns a plan, the renditions to
+// sign and how to write the result from their URLs, so index.js signs them sync or async with
+// the same code around it.
 
 import {
-  FORMATS, LOSSY, RenditionError, decimalText, exactDecimal, resolve, show, timesDecimal,
+  FORMATS, LOSSY, RenditionError, decimalText, exactDecimal, isAuto, resolve, show, timesDecimal,
 } from './core.js';
 
 const U32_MAX = 4294967295;
@@ -222,8 +223,25 @@ const OWN_ATTRIBUTES = ['src', 'srcset', 'sizes', 'alt', 'type'];
 function formatName(label, value) {
   const name = typeof value === 'string' ? value.trim().toLowerCase() : value;
   const format = name === 'jpeg' ? 'jpg' : name;
+  if (isAuto(format)) {
+    fail(label, `${show(value)} is not a <source> or fallback format: give format: ${show(format)} for one <img> that the CDN negotiates`);
+  }
   if (!FORMATS.includes(format)) fail(label, `${show(value)} is not jpg, png, webp, gif or avif`);
   return format;
+}
+
+/**
+ * picture()'s `format`: unset for <picture> markup, or auto or auto-alpha (any case) for one
+ * <img> whose URLs the CDN negotiates (§13.5). Returns the auto format, or null.
+ */
+function autoFormat(value) {
+  if (value === undefined || value === null) return null;
+  const name = typeof value === 'string' ? value.toLowerCase() : value;
+  if (isAuto(name)) return name;
+  if (FORMATS.includes(name) || name === 'jpeg') {
+    fail('format', 'picture() makes one rendition per format: give formats (the <source> elements) and fallback (the <img>), or format "auto" or "auto-alpha" for one <img>');
+  }
+  return fail('format', `${show(value)} is not auto or auto-alpha, the formats picture() takes (formats and fallback make <picture> markup)`);
 }
 
 /** A PNG or GIF source may be transparent (or animated): its fallback keeps its format. */
@@ -236,11 +254,17 @@ function defaultFallback(source) {
  * picture(): one <source> per format in `formats` (AVIF, then WebP, by default) and an <img> in
  * the fallback format, all at the same widths or densities, with width and height attributes
  * computed from the source's size (§8) so the page reserves the image's space before it loads.
+ * With format auto or auto-alpha, one <img> instead: its URLs serve every browser (§13.5).
  */
 export function picturePlan(source, params) {
   const [mine, options] = split(params, PICTURE_PARAMS, 'options');
-  if ('format' in options) {
-    fail('format', 'picture() makes one rendition per format: give formats (the <source> elements) and fallback (the <img>)');
+  const auto = autoFormat(options.format);
+  if (auto) {
+    for (const name of ['formats', 'fallback']) {
+      if (mine[name] !== undefined && mine[name] !== null) {
+        fail(name, `format ${show(auto)} writes one <img>, which the CDN negotiates; ${name} is for <picture> markup`);
+      }
+    }
   }
   const hasWidths = mine.widths !== undefined && mine.widths !== null;
   const hasDensities = mine.densities !== undefined && mine.densities !== null;
@@ -255,11 +279,11 @@ export function picturePlan(source, params) {
   if (typeof mine.alt !== 'string') {
     fail('alt', `${show(mine.alt)} is not text: describe the image, or give "" when it is decorative`);
   }
-  let formats = mine.formats ?? ['avif', 'webp'];
+  let formats = auto ? [] : mine.formats ?? ['avif', 'webp'];
   if (typeof formats === 'string') formats = formats.split(',').filter((f) => f.trim() !== '');
   if (!Array.isArray(formats)) fail('formats', `${show(formats)} is not a list of formats`);
   formats = formats.map((f) => formatName('formats', f));
-  const fallback = formatName('fallback', mine.fallback ?? defaultFallback(source));
+  const fallback = auto ?? formatName('fallback', mine.fallback ?? defaultFallback(source));
   for (const [i, f] of formats.entries()) {
     if (formats.indexOf(f) !== i) fail('formats', `${f} is listed twice`);
     if (f === fallback) fail('formats', `${f} is the fallback <img> already`);
@@ -280,8 +304,11 @@ export function picturePlan(source, params) {
   const size = sourceSize(mine);
   const items = hasWidths ? mine.widths : mine.densities;
   const label = hasWidths ? 'widths' : 'densities';
-  // Quality means nothing to png and gif: it applies to the lossy formats only.
-  const forFormat = (format) => ({ ...options, format, quality: LOSSY.includes(format) ? options.quality : null });
+  // Quality means nothing to png and gif: it applies to the lossy formats only. Auto formats
+  // take it (auto-alpha's PNG choice ignores it).
+  const forFormat = (format) => ({
+    ...options, format, quality: LOSSY.includes(format) || isAuto(format) ? options.quality : null,
+  });
   const sets = [...formats, fallback].map((format) => candidates(source, items, forFormat(format), size, label));
 
   const img = sets[sets.length - 1];
@@ -322,7 +349,8 @@ export function picturePlan(source, params) {
         decoding: 'async',
         ...extra,
       };
-      return `<picture>${sources.join('')}<img${attributes(Object.entries(imgAttributes))}></picture>`;
+      const tag = `<img${attributes(Object.entries(imgAttributes))}>`;
+      return auto ? tag : `<picture>${sources.join('')}${tag}</picture>`;
     },
   };
 }

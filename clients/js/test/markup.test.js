@@ -62,6 +62,13 @@ function readPicture(html) {
   return { sources: sources.map((t) => t.attrs), img: tags[tags.length - 2].attrs };
 }
 
+/** picture()'s output for format auto: exactly one <img>, no <picture> and no <source>. */
+function readImg(html) {
+  const tags = parseTags(html);
+  assert.deepEqual(tags.map((t) => [t.name, t.close]), [['img', false]], html);
+  return tags[0].attrs;
+}
+
 describe('outputSize follows src/plan.rs', () => {
   // plan.rs: output_sizes_for_every_fit_and_one_sided_sizes.
   const plain = [
@@ -176,6 +183,27 @@ describe('srcset', () => {
     assert.throws(() => s.srcset('a.jpg', [0], {}), refused('width'));
     assert.throws(() => s.srcset('a.jpg', [320], { rotate: 45 }), refused('rotate'));
   });
+  test('format auto: the same candidates as any format, one URL per width for every browser', () => {
+    const set = candidates(s.srcset('photos/cat.jpg', [320, 640], { format: 'auto' }));
+    assert.deepEqual(set, [
+      [s.sign('photos/cat.jpg', { width: 320, format: 'auto' }), '320w'],
+      ['/r/photos/cat.jpg/k1.K7TTVGRZD0YEmoZhf9QT0Q/w640.auto', '640w'], // edge vector auto-width
+    ]);
+    assert.ok(set.every(([url]) => url.endsWith('.auto')));
+    const capped = candidates(s.srcset('photos/cat.jpg', [640, 1920], { format: 'AUTO', quality: 60, sourceWidth: 1280, sourceHeight: 853 }));
+    assert.deepEqual(capped, [
+      ['/r/photos/cat.jpg/k1.ifvdjQudtvBdNA3nuH5MAA/w640_q60.auto', '640w'], // edge vector auto-quality
+      [s.sign('photos/cat.jpg', { width: 1280, quality: 60, format: 'auto' }), '1280w'],
+    ]);
+    const dense = candidates(s.srcset('icons/logo.png', ['1x', '2x'], { width: 64, format: 'Auto-Alpha' }));
+    assert.deepEqual(dense, [
+      ['/r/icons/logo.png/k1.i6a35-WlGmmrn8H48kzc_A/w64.auto-alpha', '1x'], // edge vector auto-format-any-case
+      [s.sign('icons/logo.png', { width: 128, format: 'auto-alpha' }), '2x'],
+    ]);
+    assert.throws(() => s.srcset('photos/cat.jpg', [320], { format: 'auto-a' }), refused('format'));
+    assert.throws(() => s.srcset('photos/cat.jpg', [320], { format: 'auto', quality: 0 }), refused('quality'));
+  });
+
   test('base is the CDN origin, with or without its trailing slash', () => {
     const cdn = createSigner({ keys, base: 'https://cdn.example.com/' });
     assert.equal(cdn.sign('photos/cat.jpg', { width: 640 }), `https://cdn.example.com${s.sign('photos/cat.jpg', { width: 640 })}`);
@@ -286,6 +314,68 @@ describe('picture', () => {
     assert.throws(() => s.picture('a.jpg', { ...base, widht: 3 }), refused('widht'));
     assert.throws(() => s.picture('a.jpg', { ...base, sourceWidth: 100 }), refused('sourceHeight'));
     assert.throws(() => s.picture('r/a.jpg', base), refused('source'));
+  });
+
+  test('format auto: one <img>, no <picture>, every URL an auto path', () => {
+    const img = readImg(s.picture('photos/cat.jpg', { ...params, format: 'auto' }));
+    assert.deepEqual(Object.keys(img), ['src', 'srcset', 'sizes', 'width', 'height', 'alt', 'loading', 'decoding']);
+    assert.deepEqual(candidates(img.srcset), [320, 640, 1280].map((w) => [
+      s.sign('photos/cat.jpg', { width: w, quality: 70, format: 'auto' }), `${w}w`,
+    ]));
+    assert.equal(img.src, s.sign('photos/cat.jpg', { width: 1280, quality: 70, format: 'auto' }));
+    assert.ok(img.src.endsWith('/w1280_q70.auto'), img.src);
+    assert.deepEqual([img.sizes, img.alt, img.width, img.height, img.loading, img.decoding],
+      [params.sizes, params.alt, '1280', '853', 'lazy', 'async']);
+    // The same <img> as the <picture>'s, with auto URLs: the picture's other attributes unchanged.
+    const { img: pictured } = readPicture(s.picture('photos/cat.jpg', params));
+    assert.deepEqual({ ...img, src: null, srcset: null }, { ...pictured, src: null, srcset: null });
+  });
+
+  test('format auto-alpha, any case: quality for the AVIF and WebP choices, densities, attributes', () => {
+    const img = readImg(s.picture('icons/logo.png', {
+      densities: ['1x', '2x'], width: 128, quality: 70, alt: 'Logo', format: 'AUTO-ALPHA',
+      attributes: { class: 'logo' },
+    }));
+    assert.deepEqual(candidates(img.srcset), [
+      ['/r/icons/logo.png/k1.tN-M9jraQetfeNNA2-rIUw/w128_q70.auto-alpha', '1x'], // edge vector auto-alpha-quality
+      [s.sign('icons/logo.png', { width: 256, quality: 70, format: 'auto-alpha' }), '2x'],
+    ]);
+    assert.ok(img.src.endsWith('/w256_q70.auto-alpha'), img.src);
+    // Without the source's size a width alone doesn't say the height: no width and height.
+    assert.deepEqual([img.width, img.height, img.sizes, img.class], [undefined, undefined, undefined, 'logo']);
+    const boxed = readImg(s.picture('icons/logo.png', { densities: '1x', width: 64, height: 64, alt: '', format: 'auto-alpha' }));
+    assert.deepEqual([boxed.width, boxed.height], ['64', '64']);
+    assert.equal(boxed.src, s.sign('icons/logo.png', { width: 64, height: 64, format: 'auto-alpha' }));
+  });
+
+  test('format auto: what it refuses, naming the parameter', () => {
+    const base = { widths: [320], sizes: '100vw', alt: '' };
+    assert.throws(() => s.picture('a.jpg', { ...base, format: 'auto', formats: ['webp'] }), refused('formats'));
+    assert.throws(() => s.picture('a.jpg', { ...base, format: 'auto', fallback: 'jpg' }), refused('fallback'));
+    for (const format of ['auto-a', 'AUTO-ALPHA-X', 'autoalpha', 'tiff', 3]) {
+      assert.throws(() => s.picture('a.jpg', { ...base, format }), refused('format'), format);
+    }
+    assert.throws(() => s.picture('a.jpg', { ...base, format: 'auto-a' }), /"auto-a" is not auto or auto-alpha/);
+    // A concrete format still means <picture> markup, formats and fallback.
+    for (const format of ['webp', 'JPEG', 'avif']) {
+      assert.throws(() => s.picture('a.jpg', { ...base, format }), refused('format'), format);
+    }
+    for (const f of ['auto', 'Auto-Alpha']) {
+      assert.throws(() => s.picture('a.jpg', { ...base, formats: ['avif', f] }), refused('formats'), f);
+      assert.throws(() => s.picture('a.jpg', { ...base, fallback: f }), refused('fallback'), f);
+    }
+    assert.throws(() => s.picture('a.jpg', { ...base, format: 'auto', quality: 101 }), refused('quality'));
+    assert.throws(() => s.picture('a.jpg', { ...base, format: 'auto', sizes: undefined }), refused('sizes'));
+    assert.throws(() => s.picture('a.jpg', { ...base, format: 'auto', attributes: { src: 'x' } }), refused('attributes'));
+    // Unset is unset: null or undefined format is <picture> markup as before.
+    assert.ok(s.picture('a.jpg', { ...base, format: null }).startsWith('<picture>'));
+    assert.ok(s.picture('a.jpg', { ...base, format: undefined }).startsWith('<picture>'));
+  });
+
+  test('format auto: the async signer and the top-level function write the same <img>', async () => {
+    const auto = { ...params, format: 'auto' };
+    assert.equal(await createAsyncSigner({ keys }).picture('photos/cat.jpg', auto), s.picture('photos/cat.jpg', auto));
+    assert.equal(picture('photos/cat.jpg', auto, { keys }), s.picture('photos/cat.jpg', auto));
   });
 
   test('the async signer and the top-level functions write the same', async () => {

@@ -1,14 +1,17 @@
 // Every vector of tests/vectors.json and tests/signer-vectors.json (docs/url-format.md §11),
-// through the sync signer (node:crypto) and the async one (Web Crypto).
+// and the auto and invalid vectors of tests/edge-vectors.json (format auto, §13.6), through the
+// sync signer (node:crypto) and the async one (Web Crypto).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
-import { createAsyncSigner, createSigner, parseKeys, RenditionError } from 'rendition-sign';
+import { createAsyncSigner, createSigner, parseKeys, RenditionError, resolve } from 'rendition-sign';
+import { prepare } from '../src/core.js';
 
 const read = (name) => JSON.parse(readFileSync(new URL(`../../../tests/${name}`, import.meta.url), 'utf8'));
 const paths = read('vectors.json');
 const signer = read('signer-vectors.json');
+const edge = read('edge-vectors.json');
 
 const kinds = [
   ['sync', (keys) => createSigner({ keys }), (f) => f()],
@@ -48,8 +51,37 @@ function parts(path) {
 
 test('the vector files hold every kind of vector', () => {
   for (const [name, list] of [['valid', paths.valid], ['invalid', paths.invalid], ['sign', signer.sign],
-    ['refuse', signer.refuse], ['key_lists', signer.key_lists]]) {
+    ['refuse', signer.refuse], ['key_lists', signer.key_lists], ['auto', edge.auto],
+    ['edge invalid', edge.invalid]]) {
     assert.ok(Array.isArray(list) && list.length > 0, `${name} vectors are missing`);
+  }
+  assert.deepEqual(edge.keys, paths.keys, 'tests/edge-vectors.json is signed with the key ring of tests/vectors.json');
+});
+
+/** A path refused by the verifier must never come out of signCanonical() given its parts. */
+async function neverWritten(v, make, run) {
+  const p = parts(v.path);
+  const secret = paths.keys[p.keyId];
+  const keys = secret ? `${p.keyId}:${secret}` : `k1:${paths.keys.k1}`; // no secret: sign with one we have
+  let written;
+  try {
+    written = await run(() => make(keys).signCanonical(p.source, p.ops, p.format));
+  } catch (e) {
+    assert.ok(e instanceof RenditionError, `${e}`);
+    return;
+  }
+  assert.notEqual(written, v.path);
+  assert.ok(written.endsWith(`/${p.ops}.${p.format}`), `${p.ops}.${p.format} rewritten: ${written}`);
+}
+
+describe('tests/edge-vectors.json: the signed message and the resolved ops', () => {
+  for (const v of edge.auto) {
+    test(`auto ${v.name}`, () => {
+      const resolved = resolve(v.source, v.options);
+      assert.deepEqual([resolved.segment, resolved.format], [v.ops, v.format]);
+      const [key] = parseKeys(`${v.key_id}:${edge.keys[v.key_id]}`);
+      assert.equal(new TextDecoder().decode(prepare(key, v.source, resolved).message), v.message);
+    });
   }
 });
 
@@ -66,20 +98,23 @@ for (const [kind, make, run] of kinds) {
     // would write exactly them: signing each one's parts must be refused or give another path,
     // and never by rewriting the ops it was given (w0640 is refused, not signed as w640).
     for (const v of paths.invalid) {
-      test(`invalid ${v.name} (${v.status}) is never written`, async () => {
-        const p = parts(v.path);
-        const secret = paths.keys[p.keyId];
-        const keys = secret ? `${p.keyId}:${secret}` : `k1:${paths.keys.k1}`; // no secret: sign with one we have
-        let written;
-        try {
-          written = await run(() => make(keys).signCanonical(p.source, p.ops, p.format));
-        } catch (e) {
-          assert.ok(e instanceof RenditionError, `${e}`);
-          return;
-        }
-        assert.notEqual(written, v.path);
-        assert.ok(written.endsWith(`/${p.ops}.${p.format}`), `${p.ops}.${p.format} rewritten: ${written}`);
+      test(`invalid ${v.name} (${v.status}) is never written`, () => neverWritten(v, make, run));
+    }
+  });
+
+  describe(`${kind}: tests/edge-vectors.json (format auto)`, () => {
+    // Each auto vector's options sign to its path, and so do its resolved ops and format.
+    for (const v of edge.auto) {
+      test(`auto ${v.name}`, async () => {
+        const s = make(`${v.key_id}:${edge.keys[v.key_id]}`);
+        assert.equal(await run(() => s.sign(v.source, v.options)), v.path);
+        assert.equal(await run(() => s.signCanonical(v.source, v.ops, v.format)), v.path);
       });
+    }
+    // Negotiated keys (…/w640.auto.avif) are the edge's to make, never a signer's; and the
+    // rest of these paths are refused by the verifier.
+    for (const v of edge.invalid) {
+      test(`invalid ${v.name} (${v.status}) is never written`, () => neverWritten(v, make, run));
     }
   });
 

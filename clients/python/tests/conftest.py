@@ -53,6 +53,16 @@ def read_picture(markup):
     return [attrs for _, attrs in parser.tags[1:-2]], parser.tags[-2][1]
 
 
+def read_img(markup):
+    """picture()'s markup for format auto, parsed → the attributes of its one <img>, which must be
+    all there is: no <picture>, no <source>."""
+    parser = _Tags()
+    parser.feed(str(markup))
+    parser.close()
+    assert [tag for tag, _ in parser.tags] == ["img"], parser.tags
+    return parser.tags[0][1]
+
+
 def candidates(srcset):
     """A srcset value → [(url, descriptor)]."""
     pairs = [tuple(c.split(" ")) for c in srcset.split(", ")]

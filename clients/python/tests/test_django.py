@@ -3,7 +3,7 @@ way: "rendition_sign" in INSTALLED_APPS, then {% load rendition %}."""
 
 import pytest
 
-from conftest import KEYS, candidates, read_picture, require
+from conftest import KEYS, candidates, read_img, read_picture, require
 from rendition_sign import RenditionError, Signer
 
 django = require("django")
@@ -69,6 +69,30 @@ def test_rendition_picture_is_escaped_once(render):
     assert render(template.replace("%}", "as pic %}") + "{{ pic }}", image=IMAGE) == html
     assert isinstance(rendition_picture("photos/cat.jpg", widths="320", sizes="100vw", alt=""),
                       SafeString)
+
+
+def test_rendition_picture_auto_is_one_img(render):
+    template = ('{% rendition_picture image.name widths="320,640,1920" sizes="100vw" alt=image.alt '
+                'source_width=image.width source_height=image.height format=fmt class="hero" %}')
+    for fmt in ("auto", "AUTO"):
+        html = render(template, image=IMAGE, fmt=fmt)
+        assert html == Signer(KEYS, BASE).picture(
+            "photos/cat.jpg", widths="320,640,1920", sizes="100vw", alt=IMAGE["alt"],
+            source_width=1280, source_height=853, format="auto", attributes={"class": "hero"})
+        img = read_img(html)  # one <img>, no <picture>
+        assert img["alt"] == IMAGE["alt"] and "&amp;amp;" not in html
+        assert (img["width"], img["height"], img["class"]) == ("1280", "853", "hero")
+        assert img["src"] == BASE + Signer(KEYS).sign("photos/cat.jpg", width=1280, format="auto")
+        assert all(url.endswith(".auto") for url, _ in candidates(img["srcset"]))
+    alpha = read_img(render('{% rendition_picture "icons/logo.png" densities="1x,2x" width=64 '
+                            'height=64 alt="" format="auto-alpha" %}'))
+    assert alpha["src"].endswith("/w128_h128.auto-alpha")
+    assert render('{% rendition image.name width=640 format="auto" %}', image=IMAGE) == \
+        BASE + "/r/photos/cat.jpg/k1.K7TTVGRZD0YEmoZhf9QT0Q/w640.auto"  # edge vector auto-width
+    with pytest.raises(RenditionError) as refused:
+        render('{% rendition_picture image.name widths="320" sizes="100vw" alt="" format="auto-a" %}',
+               image=IMAGE)
+    assert refused.value.option == "format"
 
 
 def test_urls_are_text_that_django_escapes(render):

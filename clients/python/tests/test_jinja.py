@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import KEYS, candidates, read_picture, require
+from conftest import KEYS, candidates, read_img, read_picture, require
 from rendition_sign import RenditionError, Signer
 from rendition_sign.jinja import install
 
@@ -51,6 +51,19 @@ def test_rendition_picture_is_markup_escaped_once(env):
     assert len(sources) == 2
     assert isinstance(env.filters["rendition_picture"]("a.jpg", widths=[1], sizes="1px", alt=""),
                       require("markupsafe").Markup)
+
+
+def test_rendition_picture_auto_is_one_img(env):
+    template = ('{{ post.image | rendition_picture(widths=[320, 640], sizes="100vw", alt=post.title, '
+                'format="auto", loading="eager") }}')
+    html = render(env, template, post=POST)
+    assert html == Signer(KEYS, BASE).picture("photos/cat.jpg", widths=[320, 640], sizes="100vw",
+                                              alt=POST["title"], format="auto",
+                                              attributes={"loading": "eager"})
+    img = read_img(html)
+    assert img["alt"] == POST["title"] and img["loading"] == "eager" and "&amp;amp;" not in html
+    assert img["src"] == BASE + "/r/photos/cat.jpg/k1.K7TTVGRZD0YEmoZhf9QT0Q/w640.auto"  # auto-width
+    assert render(env, '{{ rendition(post.image, width=640, format="AUTO") }}', post=POST) == img["src"]
 
 
 def test_urls_are_text_that_autoescaping_escapes():

@@ -3,7 +3,7 @@ against sign(), and the width/height arithmetic against src/plan.rs's own tables
 
 import pytest
 
-from conftest import KEYS, candidates, read_picture
+from conftest import KEYS, candidates, read_img, read_picture
 from rendition_sign import Html, RenditionError, Signer, output_size, picture, srcset
 
 S = Signer(KEYS)
@@ -129,6 +129,27 @@ def test_srcset_refusals():
     refused("rotate", S.srcset, "a.jpg", [320], rotate=45)
 
 
+def test_srcset_of_auto_paths():
+    # The same candidates as any format: one URL per width, for every browser.
+    assert candidates(S.srcset("photos/cat.jpg", [320, 640], format="auto")) == [
+        (S.sign("photos/cat.jpg", width=320, format="auto"), "320w"),
+        ("/r/photos/cat.jpg/k1.K7TTVGRZD0YEmoZhf9QT0Q/w640.auto", "640w"),  # edge vector auto-width
+    ]
+    capped = S.srcset("photos/cat.jpg", [640, 1920], format="AUTO", quality=60, source_width=1280,
+                      source_height=853)
+    assert candidates(capped) == [
+        ("/r/photos/cat.jpg/k1.ifvdjQudtvBdNA3nuH5MAA/w640_q60.auto", "640w"),  # auto-quality
+        (S.sign("photos/cat.jpg", width=1280, quality=60, format="auto"), "1280w"),
+    ]
+    dense = S.srcset("icons/logo.png", ["1x", "2x"], width=64, format="Auto-Alpha")
+    assert candidates(dense) == [
+        ("/r/icons/logo.png/k1.i6a35-WlGmmrn8H48kzc_A/w64.auto-alpha", "1x"),  # auto-format-any-case
+        (S.sign("icons/logo.png", width=128, format="auto-alpha"), "2x"),
+    ]
+    refused("format", S.srcset, "photos/cat.jpg", [320], format="auto-a")
+    refused("quality", S.srcset, "photos/cat.jpg", [320], format="auto", quality=0)
+
+
 def test_base_is_the_cdn_origin():
     cdn = Signer(KEYS, base="https://cdn.example.com/")
     assert cdn.sign("photos/cat.jpg", width=640) == \
@@ -240,6 +261,62 @@ def test_picture_refusals():
     refused("source", S.picture, "r/a.jpg", base)
 
 
+def test_picture_auto_is_one_img():
+    markup = S.picture("photos/cat.jpg", PARAMS, format="auto")
+    assert isinstance(markup, Html)
+    img = read_img(markup)
+    assert list(img) == ["src", "srcset", "sizes", "width", "height", "alt", "loading", "decoding"]
+    assert candidates(img["srcset"]) == [
+        (S.sign("photos/cat.jpg", width=w, quality=70, format="auto"), f"{w}w")
+        for w in (320, 640, 1280)]
+    assert img["src"] == S.sign("photos/cat.jpg", width=1280, quality=70, format="auto")
+    assert img["src"].endswith("/w1280_q70.auto")
+    assert (img["sizes"], img["alt"], img["width"], img["height"], img["loading"],
+            img["decoding"]) == (PARAMS["sizes"], PARAMS["alt"], "1280", "853", "lazy", "async")
+    # The <picture>'s own <img>, with auto URLs: its other attributes unchanged.
+    _, pictured = read_picture(S.picture("photos/cat.jpg", PARAMS))
+    assert {**img, "src": None, "srcset": None} == {**pictured, "src": None, "srcset": None}
+
+
+def test_picture_auto_alpha_any_case_densities_and_attributes():
+    img = read_img(S.picture("icons/logo.png", densities=["1x", "2x"], width=128, quality=70,
+                             alt="Logo", format="AUTO-ALPHA", attributes={"class": "logo"}))
+    assert candidates(img["srcset"]) == [
+        ("/r/icons/logo.png/k1.tN-M9jraQetfeNNA2-rIUw/w128_q70.auto-alpha", "1x"),  # auto-alpha-quality
+        (S.sign("icons/logo.png", width=256, quality=70, format="auto-alpha"), "2x"),
+    ]
+    assert img["src"].endswith("/w256_q70.auto-alpha")
+    # Without the source's size a width alone doesn't say the height: no width and height.
+    assert (img.get("width"), img.get("height"), img.get("sizes"), img["class"]) ==         (None, None, None, "logo")
+    boxed = read_img(S.picture("icons/logo.png", densities="1x", width=64, height=64, alt="",
+                               format="auto-alpha"))
+    assert (boxed["width"], boxed["height"]) == ("64", "64")
+    assert boxed["src"] == S.sign("icons/logo.png", width=64, height=64, format="auto-alpha")
+
+
+def test_picture_auto_refusals():
+    base = {"widths": [320], "sizes": "100vw", "alt": ""}
+    refused("formats", S.picture, "a.jpg", {**base, "format": "auto", "formats": ["webp"]})
+    refused("fallback", S.picture, "a.jpg", {**base, "format": "auto", "fallback": "jpg"})
+    for fmt in ("auto-a", "AUTO-ALPHA-X", "autoalpha", "tiff", 3):
+        refused("format", S.picture, "a.jpg", {**base, "format": fmt})
+    with pytest.raises(RenditionError, match="'auto-a' is not auto or auto-alpha"):
+        S.picture("a.jpg", {**base, "format": "auto-a"})
+    # A concrete format still means <picture> markup, formats and fallback.
+    for fmt in ("webp", "JPEG", "avif"):
+        refused("format", S.picture, "a.jpg", {**base, "format": fmt})
+    for fmt in ("auto", "Auto-Alpha"):
+        refused("formats", S.picture, "a.jpg", {**base, "formats": ["avif", fmt]})
+        refused("fallback", S.picture, "a.jpg", {**base, "fallback": fmt})
+    refused("quality", S.picture, "a.jpg", {**base, "format": "auto", "quality": 101})
+    refused("sizes", S.picture, "a.jpg", {**base, "format": "auto", "sizes": None})
+    refused("attributes", S.picture, "a.jpg", {**base, "format": "auto", "attributes": {"src": "x"}})
+    # Unset is unset: a None format is <picture> markup as before.
+    assert S.picture("a.jpg", {**base, "format": None}).startswith("<picture>")
+
+
 def test_module_functions_match_the_signer():
     assert picture("photos/cat.jpg", PARAMS, keys=KEYS) == S.picture("photos/cat.jpg", PARAMS)
     assert srcset("photos/cat.jpg", [1, 2], keys=KEYS) == S.srcset("photos/cat.jpg", [1, 2])
+    assert picture("photos/cat.jpg", PARAMS, keys=KEYS, format="auto") == \
+        S.picture("photos/cat.jpg", PARAMS, format="auto")

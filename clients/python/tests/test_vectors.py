@@ -1,15 +1,18 @@
-"""Every vector of tests/vectors.json and tests/signer-vectors.json (docs/url-format.md §11)."""
+"""Every vector of tests/vectors.json and tests/signer-vectors.json (docs/url-format.md §11), and
+the auto and invalid vectors of tests/edge-vectors.json (format auto, §13.6)."""
 
 import base64
 
 import pytest
 
 from conftest import vectors
-from rendition_sign import RenditionError, Signer, parse_keys, sign
+from rendition_sign import RenditionError, Signer, parse_keys, resolve, sign
+from rendition_sign.signer import signing_message
 
 PATHS = vectors("vectors.json")
 SIGNER = vectors("signer-vectors.json")
 SIGNER_KEYS = SIGNER["keys"]
+EDGE = vectors("edge-vectors.json")
 
 
 def by_name(kind):
@@ -19,8 +22,10 @@ def by_name(kind):
 def test_the_vector_files_hold_every_kind_of_vector():
     for name, kind in (("valid", PATHS["valid"]), ("invalid", PATHS["invalid"]),
                        ("sign", SIGNER["sign"]), ("refuse", SIGNER["refuse"]),
-                       ("key_lists", SIGNER["key_lists"])):
+                       ("key_lists", SIGNER["key_lists"]), ("auto", EDGE["auto"]),
+                       ("edge invalid", EDGE["invalid"])):
         assert isinstance(kind, list) and kind, f"{name} vectors are missing"
+    assert EDGE["keys"] == PATHS["keys"], "edge-vectors.json is signed with vectors.json's key ring"
 
 
 @by_name(PATHS["valid"])
@@ -50,6 +55,30 @@ def test_invalid_path_is_never_written(v):
     # HMAC over their own non-canonical text, so a signer that signed whatever it was given
     # would write exactly them: signing each one's parts must be refused or give another path,
     # and never by rewriting the ops it was given (w0640 is refused, not signed as w640).
+    never_written(v)
+
+
+@by_name(EDGE["auto"])
+def test_auto(v):
+    signer = Signer(f"{v['key_id']}:{EDGE['keys'][v['key_id']]}")
+    assert signer.sign(v["source"], v["options"]) == v["path"]
+    assert signer.sign(v["source"], **v["options"]) == v["path"]
+    assert sign(v["source"], v["options"], keys=f"{v['key_id']}:{EDGE['keys'][v['key_id']]}") == v["path"]
+    assert signer.sign_canonical(v["source"], v["ops"], v["format"]) == v["path"]
+    resolved = resolve(v["source"], v["options"])
+    assert (resolved.segment, resolved.format) == (v["ops"], v["format"])
+    assert signing_message(signer.key, v["source"], resolved) == v["message"].encode("utf-8")
+
+
+@by_name(EDGE["invalid"])
+def test_edge_invalid_path_is_never_written(v):
+    # Negotiated keys (…/w640.auto.avif) are the edge's to make, never a signer's; and the rest
+    # of these paths are refused by the verifier.
+    never_written(v)
+
+
+def never_written(v):
+    """Signing the parts of a path the verifier refuses is refused, or writes another path."""
     source, key_id, ops, ext = parts(v["path"])
     secret = PATHS["keys"].get(key_id)
     signer = Signer(f"{key_id}:{secret}" if secret else f"k1:{PATHS['keys']['k1']}")

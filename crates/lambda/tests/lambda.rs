@@ -67,7 +67,7 @@ fn service(s3: &aws_sdk_s3::Client, answer: Answer, limits: Limits) -> Service {
     )
 }
 
-fn sign(source: &str, ops: Ops, format: Format) -> String {
+fn sign(source: &str, ops: Ops, format: impl Into<rendition::auto::Output>) -> String {
     keys().sign_new(source, ops, format).unwrap()
 }
 
@@ -151,6 +151,53 @@ async fn miss_redirects_stores_and_then_answers_bytes() {
             .status(),
         200
     );
+}
+
+/// Format auto behind CloudFront: the viewer-request function rewrites `…/w300.auto` to a
+/// negotiated key before the cache, so the function renders negotiated keys and redirects the
+/// viewer back to the auto path; an auto path that arrives unrewritten is a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negotiated_keys_render_and_bare_auto_paths_are_refused() {
+    let Some(moto) = Moto::start() else { return };
+    let s3 = setup(&moto).await;
+    let svc = service(&s3, Answer::Redirect, Limits::default());
+    let ops = Ops {
+        width: Some(300),
+        ..Ops::default()
+    };
+    let auto = sign("photos/sample.jpg", ops, rendition::auto::Auto::Auto);
+    let r = rendition_lambda::handle(&svc, event("GET", &auto)).await;
+    assert_eq!(r.status(), 400);
+    assert!(String::from_utf8_lossy(&body_bytes(&r)).contains("viewer-request function"));
+    assert_eq!(list_keys(&s3, BUCKET, "r/").await, Vec::<String>::new());
+
+    for (choice, content_type) in [
+        ("avif", "image/avif"),
+        ("webp", "image/webp"),
+        ("jpg", "image/jpeg"),
+    ] {
+        let key = format!("{auto}.{choice}");
+        let r = rendition_lambda::handle(&svc, event("GET", &key)).await;
+        assert_eq!(r.status(), 302, "{choice}");
+        assert_eq!(header(&r, "location"), auto, "{choice}");
+        let head = s3
+            .head_object()
+            .bucket(BUCKET)
+            .key(&key[1..])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.content_type(), Some(content_type), "{choice}");
+    }
+    let mut stored = list_keys(&s3, BUCKET, "r/").await;
+    stored.sort();
+    assert_eq!(
+        stored,
+        ["avif", "jpg", "webp"].map(|c| format!("{}.{c}", &auto[1..]))
+    );
+    // A choice outside the auto format's is refused before any read.
+    let r = rendition_lambda::handle(&svc, event("GET", &format!("{auto}.png"))).await;
+    assert_eq!(r.status(), 400);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -558,4 +605,124 @@ async fn event_fixtures_through_the_handler() {
 /// A sample event of the repository's `events/` folder (shared with `sam local invoke`).
 fn event_file(name: &str) -> String {
     format!("{}/../../events/{name}.json", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where the test's log lines go.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Observability: each request is one JSON log line with what it did (and never a secret),
+/// one Embedded Metric Format record, and a render says where its time went in Server-Timing.
+#[tokio::test(flavor = "current_thread")]
+async fn each_request_logs_one_json_line_and_one_metrics_record_without_secrets() {
+    let Some(moto) = Moto::start() else { return };
+    let s3 = setup(&moto).await;
+    let svc = service(
+        &s3,
+        Answer::Inline { max_bytes: 1 << 20 },
+        Limits::default(),
+    );
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let _guard =
+        tracing::subscriber::set_default(rendition_lambda::logging_to(move || writer.clone()));
+    let good = sign(
+        "photos/sample.jpg",
+        Ops {
+            width: Some(64),
+            ..Ops::default()
+        },
+        Format::Webp,
+    );
+    let forged = good.replace("w64", "w65");
+    let broken = sign(
+        "photos/text.jpg",
+        Ops {
+            width: Some(64),
+            ..Ops::default()
+        },
+        Format::Webp,
+    );
+    let mut reports = Vec::new();
+    for (path, status) in [(&good, 200), (&good, 200), (&forged, 403), (&broken, 415)] {
+        let r = rendition_lambda::handle(&svc, event("GET", path)).await;
+        assert_eq!(r.status(), status, "{path}");
+        let report = r
+            .extensions()
+            .get::<rendition::service::Report>()
+            .expect("a report")
+            .clone();
+        if report.outcome == "rendered" {
+            let timing = header(&r, "server-timing");
+            assert!(
+                timing.starts_with("read;dur=")
+                    && timing.contains(", render;dur=")
+                    && timing.contains(", store;dur="),
+                "{timing}"
+            );
+        }
+        reports.push(report);
+    }
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .filter(|v: &serde_json::Value| v["message"] == "request")
+        .collect();
+    assert_eq!(lines.len(), 4, "one line per request:\n{text}");
+    let outcomes: Vec<&str> = lines
+        .iter()
+        .map(|l| l["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["rendered", "existing", "error", "error"]);
+    let first = &lines[0];
+    assert_eq!(first["source"], "photos/sample.jpg");
+    assert_eq!(first["ops"], "w64.webp");
+    assert_eq!(first["status"], 200);
+    assert!(first["bytes_in"].as_u64().unwrap() > 1000, "{first}");
+    assert!(first["bytes_out"].as_u64().unwrap() > 10, "{first}");
+    assert!(first["render_ms"].as_f64().unwrap() > 0.0, "{first}");
+    assert_eq!(lines[2]["code"], "forbidden");
+    assert_eq!(lines[3]["code"], "unsupported");
+    // No key secret, in any form, anywhere in the log.
+    for secret in common::KEYS
+        .split(',')
+        .map(|k| k.split_once(':').unwrap().1)
+    {
+        assert!(!text.contains(secret), "a secret reached the log");
+    }
+
+    let emf: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|r| {
+            serde_json::from_str(&rendition_lambda::metrics_line(r, "rendition-test")).unwrap()
+        })
+        .collect();
+    assert_eq!(
+        emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "rendition-test"
+    );
+    assert_eq!(
+        (emf[0]["Renders"].as_u64(), emf[0]["Code"].as_str()),
+        (Some(1), Some("ok"))
+    );
+    assert_eq!(
+        (emf[1]["Renders"].as_u64(), emf[1]["Outcome"].as_str()),
+        (Some(0), Some("existing"))
+    );
+    assert_eq!(
+        (emf[2]["Errors"].as_u64(), emf[2]["Code"].as_str()),
+        (Some(1), Some("forbidden"))
+    );
+    assert!(emf[0]["RenderMs"].as_f64().is_some() && emf[2].get("RenderMs").is_none());
 }

@@ -15,6 +15,7 @@
 //! # Layout
 //!
 //! - [`request`]: the signed render request: parse, canonical form, sign, verify.
+//! - [`auto`]: format auto, chosen per request from `Accept`: auto paths, negotiated keys.
 //! - [`ops`]: operations and output formats as data, with their one canonical text form.
 //! - [`options`]: signer input: options as people write them, folded into canonical ops;
 //!   presets (from JSON with the `json` feature).
@@ -25,6 +26,7 @@
 //! base64 and an error derive; `json` adds serde.
 #![forbid(unsafe_code)]
 
+pub mod auto;
 pub mod error;
 #[cfg(feature = "json")]
 mod json;
@@ -32,6 +34,7 @@ pub mod ops;
 pub mod options;
 pub mod request;
 
+pub use auto::{negotiate_path, Auto, Output};
 pub use error::{Error, Result};
 pub use ops::{Fit, Format, Gravity, Ops};
 pub use options::Options;

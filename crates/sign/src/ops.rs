@@ -234,7 +234,7 @@ impl Format {
             .find(|f| f.extension() == ext)
             .ok_or_else(|| {
                 bad(format!(
-                    "unknown output format {ext:?} (jpg, png, webp, gif, avif)"
+                    "unknown output format {ext:?} (jpg, png, webp, gif, avif, auto, auto-alpha)"
                 ))
             })
     }

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::auto::{Auto, Output};
 use crate::error::{bad, Error, Result};
 use crate::ops::{Fit, Format, Gravity, Ops, Rgb, Rotation, Tenths, MAX_SIDE, MAX_VERSION_LEN};
 use crate::request::check_source_key;
@@ -114,8 +115,9 @@ pub struct Options {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub etag: Option<String>,
-    /// Output format: jpg (or jpeg), png, webp, gif, avif; any case. Default: the source
-    /// key's extension, when it is one of these.
+    /// Output format: jpg (or jpeg), png, webp, gif, avif, or auto or auto-alpha (chosen per
+    /// request from `Accept`); any case. Default: the source key's extension, when it is one
+    /// of the concrete formats.
     #[cfg_attr(
         feature = "json",
         serde(default, skip_serializing_if = "Option::is_none")
@@ -138,7 +140,7 @@ impl Options {
     /// The canonical ops and format these options ask for, for the source key `source`.
     ///
     /// Errors are 400s whose message starts with the option at fault (`width: ...`).
-    pub fn resolve(&self, source: &str) -> Result<(Ops, Format)> {
+    pub fn resolve(&self, source: &str) -> Result<(Ops, Output)> {
         check_source_key(source).map_err(|e| named("source", &e))?;
         if crate::request::is_rendition_key(source) {
             return Err(bad(format!(
@@ -146,7 +148,7 @@ impl Options {
             )));
         }
         let format = match &self.format {
-            Some(f) => parse_format(f).map_err(|e| named("format", &e))?,
+            Some(f) => parse_output(f).map_err(|e| named("format", &e))?,
             None => {
                 let ext = source.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
                 parse_format(ext).map_err(|_| {
@@ -154,8 +156,12 @@ impl Options {
                         "format: none given and the source's extension {ext:?} is not jpg, jpeg, png, webp, gif or avif"
                     ))
                 })?
+                .into()
             }
         };
+        let output: Output = format;
+        // Options resolve as for the format whose rules apply: an auto format's are avif's.
+        let format = output.rules();
         let dpr = self.dpr.as_ref().map(|d| d.decimal("dpr")).transpose()?;
         let dpr = match &dpr {
             Some(d) => {
@@ -297,7 +303,7 @@ impl Options {
             version,
         };
         ops.validate(format)?;
-        Ok((ops, format))
+        Ok((ops, output))
     }
 }
 
@@ -349,6 +355,14 @@ fn check_version(option: &str, v: String) -> Result<String> {
         Err(bad(format!(
             "{option}: {v:?} does not make a version token of 1 to {MAX_VERSION_LEN} ASCII letters and digits"
         )))
+    }
+}
+
+/// A format as the `format` option gives it: a concrete one or an auto format, any case.
+fn parse_output(s: &str) -> Result<Output> {
+    match s.parse::<Auto>() {
+        Ok(a) => Ok(a.into()),
+        Err(_) => parse_format(s).map(Output::Format),
     }
 }
 
@@ -654,7 +668,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             (ops.segment().as_str(), format),
-            ("w320_h320_q60", Format::Webp)
+            ("w320_h320_q60", Output::Format(Format::Webp))
         );
         assert!(p.get("nope").is_err());
         assert!(Presets::from_json(r#"{"bad name": {}}"#).is_err());

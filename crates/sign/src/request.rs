@@ -16,8 +16,9 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::auto::Output;
 use crate::error::{bad, Error, Result};
-use crate::ops::{Format, Ops};
+use crate::ops::Ops;
 
 /// Every rendition path starts with this; every rendition key starts with `r/`.
 pub const PREFIX: &str = "/r/";
@@ -39,31 +40,43 @@ pub struct RenderRequest {
     pub ops: Ops,
     /// The source object's key in the store, decoded.
     pub source: String,
-    pub format: Format,
+    /// A format, an auto format, or an auto format's choice (a negotiated key).
+    pub output: Output,
 }
 
 impl RenderRequest {
     /// Builds a request, checking every part; the result always has a valid canonical path.
-    pub fn new(key_id: &str, source: &str, ops: Ops, format: Format) -> Result<Self> {
+    pub fn new(key_id: &str, source: &str, ops: Ops, output: impl Into<Output>) -> Result<Self> {
+        let output = output.into();
         check_key_id(key_id)?;
         check_source_key(source)?;
-        ops.validate(format)?;
+        ops.validate(output.rules())?;
         let req = RenderRequest {
             key_id: key_id.to_string(),
             ops,
             source: source.to_string(),
-            format,
+            output,
         };
         let len = req.storage_key_len();
         if len > MAX_KEY_BYTES {
+            let why = match req.output.auto() {
+                Some(a) => format!(", counting its longest {a} choice"),
+                None => String::new(),
+            };
             return Err(bad(format!(
-                "source: the path would be {len} bytes, over the {MAX_KEY_BYTES}-byte key limit"
+                "source: the path would be {len} bytes{why}, over the {MAX_KEY_BYTES}-byte key limit"
             )));
         }
         Ok(req)
     }
 
-    /// Length of the storage key: `r/` source-text `/` key-id `.` signature `/` ops `.` ext.
+    /// The concrete format to render: `None` for an auto path, which is negotiated first.
+    pub fn format(&self) -> Option<crate::ops::Format> {
+        self.output.format()
+    }
+
+    /// Length of the storage key: `r/` source-text `/` key-id `.` signature `/` ops `.` ext,
+    /// counting an auto path and its negotiated keys as the longest of them (§13.2).
     fn storage_key_len(&self) -> usize {
         let signature_len = (SIGNATURE_BYTES * 4).div_ceil(3);
         PREFIX.len() - 1
@@ -73,23 +86,37 @@ impl RenderRequest {
             + 1
             + signature_len
             + 1
-            + self.file_name().len()
+            + self.ops.segment().len()
+            + 1
+            + self.output.signed_extension().len()
+            + self.output.reserved_len()
     }
 
-    /// `<ops>.<ext>`: the last segment of the path (`-.webp` when there are no operations).
+    /// `<ops>.<ext>`: the last segment of the path (`-.webp` when there are no operations,
+    /// `w640.auto.avif` for a negotiated key).
     pub fn file_name(&self) -> String {
-        format!("{}.{}", self.ops.segment(), self.format.extension())
+        format!("{}.{}", self.ops.segment(), self.output.extension())
     }
 
     /// The exact bytes the signature is computed over:
-    /// `rendition:v2` LF key-id LF source-text LF ops `.` ext.
+    /// `rendition:v2` LF key-id LF source-text LF ops `.` ext, where a negotiated key's ext is
+    /// its auto path's (`auto`, not `auto.avif`).
     pub fn signing_message(&self) -> String {
         format!(
-            "{SIGNING_TAG}\n{}\n{}\n{}",
+            "{SIGNING_TAG}\n{}\n{}\n{}.{}",
             self.key_id,
             encode_source(&self.source),
-            self.file_name()
+            self.ops.segment(),
+            self.output.signed_extension()
         )
+    }
+
+    /// The same rendition with another output (an auto path's negotiated key, or back).
+    pub fn with_output(&self, output: Output) -> RenderRequest {
+        RenderRequest {
+            output,
+            ..self.clone()
+        }
     }
 
     /// The full canonical path, given the signature as it appears in the path.
@@ -146,13 +173,10 @@ impl RenderRequest {
         check_key_id(key_id)?;
         check_signature_text(signature)?;
 
-        let (ops_segment, ext) = file
-            .rsplit_once('.')
-            .ok_or_else(|| bad("path has no output extension (the last segment is <ops>.<ext>)"))?;
-        let format = Format::from_extension(ext)?;
-        let ops = Ops::parse_segment(ops_segment, format)?;
+        let (ops_segment, output) = Output::split(file)?;
+        let ops = Ops::parse_segment(ops_segment, output.rules())?;
         let source = decode_source(source_text)?;
-        let req = RenderRequest::new(key_id, &source, ops, format)?;
+        let req = RenderRequest::new(key_id, &source, ops, output)?;
         // Belt and braces: whatever parsed must print back to the very same path.
         if req.path_with_signature(signature) != path {
             return Err(bad("path is not in canonical form"));
@@ -204,13 +228,7 @@ fn version_1(rest: &str) -> Option<Error> {
 
 impl fmt::Display for RenderRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} -> {}.{}",
-            self.source,
-            self.ops.segment(),
-            self.format.extension()
-        )
+        write!(f, "{} -> {}", self.source, self.file_name())
     }
 }
 
@@ -399,8 +417,8 @@ impl KeyRing {
     }
 
     /// Builds and signs a request with the signing key.
-    pub fn sign_new(&self, source: &str, ops: Ops, format: Format) -> Result<String> {
-        let req = RenderRequest::new(&self.signing_key().id, source, ops, format)?;
+    pub fn sign_new(&self, source: &str, ops: Ops, output: impl Into<Output>) -> Result<String> {
+        let req = RenderRequest::new(&self.signing_key().id, source, ops, output)?;
         self.sign(&req)
     }
 
@@ -428,7 +446,7 @@ impl KeyRing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::{Fit, Gravity};
+    use crate::ops::{Fit, Format, Gravity};
 
     fn ring() -> KeyRing {
         KeyRing::from_spec(

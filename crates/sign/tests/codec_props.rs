@@ -11,6 +11,7 @@ use proptest::sample::{select, Index};
 use rendition_sign::ops::{Fit, Format, Gravity, Ops, Rgb, Rotation, Tenths, MAX_SIDE};
 use rendition_sign::request::{check_source_key, RenderRequest};
 use rendition_sign::KeyRing;
+use rendition_sign::{Auto, Output};
 
 /// Every byte a render path may contain after `/r/`.
 const PATH_BYTES: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!/";
@@ -46,11 +47,21 @@ fn tenths(max: u32) -> impl Strategy<Value = Option<Tenths>> {
     prop::option::of((1..=max).prop_map(Tenths))
 }
 
-/// Valid ops with their format: every field random, then whatever the format or the other
+/// Every output a path can name: the formats, the auto formats and their negotiated keys.
+fn outputs() -> Vec<Output> {
+    let mut all: Vec<Output> = Format::ALL.into_iter().map(Output::Format).collect();
+    for a in Auto::ALL {
+        all.push(Output::Auto(a));
+        all.extend(a.choices().map(|f| Output::Negotiated(a, f)));
+    }
+    all
+}
+
+/// Valid ops with their output: every field random, then whatever the format or the other
 /// fields make meaningless or default is dropped, as `OpArgs::resolve` does for the CLI.
-fn valid_ops() -> impl Strategy<Value = (Ops, Format)> {
+fn valid_ops() -> impl Strategy<Value = (Ops, Output)> {
     (
-        select(Format::ALL.to_vec()),
+        select(outputs()),
         side(),
         side(),
         select(Fit::ALL.to_vec()),
@@ -73,7 +84,7 @@ fn valid_ops() -> impl Strategy<Value = (Ops, Format)> {
     )
         .prop_map(
             |(
-                format,
+                output,
                 width,
                 height,
                 fit,
@@ -86,6 +97,7 @@ fn valid_ops() -> impl Strategy<Value = (Ops, Format)> {
                 sharpen,
                 version,
             )| {
+                let format = output.rules();
                 let boxed = width.is_some() && height.is_some();
                 let fit = if boxed { fit } else { Fit::Cover };
                 let gravity_ok = boxed
@@ -110,7 +122,7 @@ fn valid_ops() -> impl Strategy<Value = (Ops, Format)> {
                     sharpen,
                     version,
                 };
-                (ops, format)
+                (ops, output)
             },
         )
 }
@@ -169,7 +181,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn ops_segment_round_trips((ops, format) in valid_ops()) {
+    fn ops_segment_round_trips((ops, output) in valid_ops()) {
+        let format = output.rules();
         prop_assert!(ops.validate(format).is_ok(), "{ops:?} for {format:?}");
         let segment = ops.segment();
         prop_assert_eq!(Ops::parse_segment(&segment, format).unwrap(), ops);

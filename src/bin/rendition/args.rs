@@ -6,7 +6,8 @@
 
 use clap::Args;
 
-use rendition::ops::{Format, Ops};
+use rendition::auto::Output;
+use rendition::ops::Ops;
 use rendition::options::{Number, Options};
 use rendition::settings::Settings;
 use rendition::Result;
@@ -126,7 +127,8 @@ pub struct OpArgs {
     /// Device pixel ratio (above 0, at most 8): multiplies width and height, exactly.
     #[arg(long)]
     pub dpr: Option<String>,
-    /// Output format: jpg, png, webp, gif or avif (default: the source's, if it is one of these).
+    /// Output format: jpg, png, webp, gif or avif, or auto or auto-alpha (chosen per request
+    /// from Accept; signed URLs only). Default: the source's, if it is one of the five.
     #[arg(long, short = 'f')]
     pub format: Option<String>,
 }
@@ -155,7 +157,7 @@ impl OpArgs {
     }
 
     /// The canonical ops and format these flags ask for, for a source named `source`.
-    pub fn resolve(&self, source: &str) -> Result<(Ops, Format)> {
+    pub fn resolve(&self, source: &str) -> Result<(Ops, Output)> {
         Ok(self.options().resolve(source)?)
     }
 }

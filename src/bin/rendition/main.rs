@@ -4,6 +4,8 @@
 
 mod args;
 mod demo;
+mod markup;
+mod warm;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,8 +15,9 @@ use anyhow::{bail, Context as _};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use args::{LimitArgs, OpArgs, ServiceArgs};
+use rendition::auto::Output;
 use rendition::lifecycle::{invalidation_path, purge as purge_source, Cdn, Keep, Lifecycle};
-use rendition::options::{Decimal, Options};
+use rendition::ops::Ops;
 use rendition::render::Deadline;
 use rendition::settings::{self, presets_from, Settings};
 use rendition::store::{FsStore, Store};
@@ -39,6 +42,8 @@ enum Command {
     Render(RenderArgs),
     /// Delete every rendition of the given sources (and invalidate them at the CDN).
     Purge(PurgeArgs),
+    /// Pre-render renditions into the store (a folder or a bucket) before anyone asks.
+    Warm(warm::WarmArgs),
     /// Print a new random key for RENDITION_KEYS.
     Keygen {
         /// Key id: 1 to 16 ASCII letters and digits.
@@ -75,6 +80,27 @@ struct SignArgs {
     /// Print a srcset: comma-separated widths (320,640) or densities (1x,2x).
     #[arg(long, value_delimiter = ',')]
     srcset: Vec<String>,
+    /// With --srcset: print <picture> markup (one <source> per --formats, an <img> in
+    /// --fallback), or one <img> with --format auto or auto-alpha.
+    #[arg(long)]
+    picture: bool,
+    /// With --picture and widths: the sizes attribute, e.g. "(min-width: 60em) 50vw, 100vw".
+    #[arg(long)]
+    sizes: Option<String>,
+    /// With --picture: the alt text ("" for a decorative image).
+    #[arg(long)]
+    alt: Option<String>,
+    /// With --picture: the <source> formats, in order [default: avif,webp].
+    #[arg(long, value_delimiter = ',')]
+    formats: Option<Vec<String>>,
+    /// With --picture: the <img> format [default: png or gif for a .png or .gif source, else jpg].
+    #[arg(long)]
+    fallback: Option<String>,
+    /// With --srcset: the source's size WxH as displayed (after EXIF orientation), so each
+    /// candidate is signed and described at the size the renderer gives it, and --picture
+    /// writes width and height.
+    #[arg(long)]
+    source_size: Option<String>,
     /// Prefix for the printed paths, e.g. https://d111111abcdef8.cloudfront.net
     #[arg(long, default_value = "")]
     base: String,
@@ -186,6 +212,13 @@ fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
         Command::Purge(args) => {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(purge(args, settings))
+        }
+        Command::Warm(args) => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            if !runtime.block_on(warm::run(args, settings))? {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Keygen { id } => {
             println!("{}", new_key(&id)?);
@@ -351,73 +384,58 @@ fn sign(args: SignArgs, settings: &Settings) -> anyhow::Result<()> {
         None => flags,
     };
     let base = args.base.trim_end_matches('/');
-    let sign = |o: &Options| -> anyhow::Result<String> {
-        let (ops, format) = o.resolve(&args.source)?;
+    let sign = |ops: &Ops, output: Output| -> anyhow::Result<String> {
         Ok(format!(
             "{base}{}",
-            keys.sign_new(&args.source, ops, format)?
+            keys.sign_new(&args.source, ops.clone(), output)?
         ))
     };
+    let size = args
+        .source_size
+        .as_deref()
+        .map(markup::source_size)
+        .transpose()?;
+    if !args.picture {
+        for (flag, given) in [
+            ("--sizes", args.sizes.is_some()),
+            ("--alt", args.alt.is_some()),
+            ("--formats", args.formats.is_some()),
+            ("--fallback", args.fallback.is_some()),
+        ] {
+            if given {
+                bail!("{flag}: is for --picture (with --srcset)");
+            }
+        }
+    }
     if args.srcset.is_empty() {
-        println!("{}", sign(&options)?);
+        if args.picture {
+            bail!(
+                "--picture: needs --srcset: widths (--srcset 320,640,1280 with --sizes) or \
+                 densities (--srcset 1x,2x with --width or --height)"
+            );
+        }
+        if size.is_some() {
+            bail!("--source-size: applies to --srcset and --picture");
+        }
+        let (ops, output) = options.resolve(&args.source)?;
+        println!("{}", sign(&ops, output)?);
         return Ok(());
     }
-    let densities = args
-        .srcset
-        .iter()
-        .filter(|i| i.trim().ends_with('x'))
-        .count();
-    if densities != 0 && densities != args.srcset.len() {
-        bail!("--srcset: use widths (320,640) or densities (1x,2x), not both in one srcset");
+    let sign = |c: &markup::Candidate| sign(&c.ops, c.output);
+    if args.picture {
+        let picture = markup::PictureArgs {
+            sizes: args.sizes.as_deref(),
+            alt: args.alt.as_deref(),
+            formats: args.formats.as_deref(),
+            fallback: args.fallback.as_deref(),
+            size,
+        };
+        let html = markup::picture(&args.source, &args.srcset, &options, &picture, &sign)?;
+        println!("{html}");
+    } else {
+        let list = markup::candidates(&args.source, &args.srcset, &options, size)?;
+        println!("{}", markup::srcset(&list, &sign)?);
     }
-    if densities > 0 && options.width.is_none() && options.height.is_none() {
-        bail!("--srcset: densities need a --width or --height to multiply");
-    }
-    if densities == 0 && options.dpr.is_some() {
-        bail!("--srcset: widths are in device pixels already; leave out --dpr (or use densities: 1x,2x)");
-    }
-    if densities == 0 && options.width.is_some() != options.height.is_some() {
-        bail!(
-            "--srcset: the widths replace --width; leave out --width and --height, or give both \
-             to keep a box's aspect ratio"
-        );
-    }
-    let mut items = Vec::new();
-    for item in &args.srcset {
-        let item = item.trim();
-        let mut o = options.clone();
-        let descriptor;
-        if let Some(d) = item.strip_suffix('x') {
-            let density: Decimal = d.parse().map_err(|e: rendition_sign::Error| {
-                anyhow::anyhow!("--srcset {item:?}: {}", e.message())
-            })?;
-            let dpr = match &options.dpr {
-                Some(dpr) => dpr
-                    .0
-                    .parse::<Decimal>()
-                    .map_err(|e| anyhow::anyhow!("dpr: {}", e.message()))?
-                    .times(&density)?,
-                None => density,
-            };
-            o.dpr = Some(dpr.into());
-            // As a number HTML reads: `2.x`, which the option parser takes, is not one.
-            descriptor = format!("{density}x");
-        } else {
-            let width: u32 = item
-                .parse()
-                .with_context(|| format!("--srcset: {item:?} is not a width or a density"))?;
-            // With a box, keep its aspect ratio at every width.
-            if let (Some(w), Some(h)) = (options.width, options.height) {
-                let scaled =
-                    rendition::ops::div_round(u128::from(h) * u128::from(width), u128::from(w));
-                o.height = Some(u32::try_from(scaled.max(1)).unwrap_or(u32::MAX));
-            }
-            o.width = Some(width);
-            descriptor = format!("{width}w");
-        }
-        items.push(format!("{} {descriptor}", sign(&o)?));
-    }
-    println!("{}", items.join(", "));
     Ok(())
 }
 
@@ -503,7 +521,13 @@ fn render_files(args: RenderArgs, settings: &Settings) -> anyhow::Result<()> {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or("input");
-            let (ops, format) = args.ops.resolve(name)?;
+            let (ops, output) = args.ops.resolve(name)?;
+            let Some(format) = output.format() else {
+                bail!(
+                    "--format {}: an auto format is chosen per request from the browser's Accept header; a file needs one format (jpg, png, webp, gif or avif)",
+                    output.extension()
+                );
+            };
             let bytes =
                 std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
             let out = render::render(&bytes, &ops, format, &limits, Deadline::none())?;

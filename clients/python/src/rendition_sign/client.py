@@ -43,8 +43,8 @@ class Signer:
         return self._url(source, resolve(source, _merged("options", options, more)))
 
     def sign_canonical(self, source: str, ops: str, format: str) -> str:
-        """The URL of a canonical ops segment and extension ("w640_h360", "webp"), checked as the
-        server checks it, so a segment the server would refuse is refused here."""
+        """The URL of a canonical ops segment and extension ("w640_h360", "webp" or "auto"),
+        checked as the server checks it, so a segment the server would refuse is refused here."""
         return self._url(source, check_canonical(source, ops, format))
 
     def srcset(self, source: str, items: Items, options: Options = None, **more: Any) -> str:
@@ -57,7 +57,9 @@ class Signer:
     def picture(self, source: str, params: Options = None, **more: Any) -> Html:
         """<picture> markup: AVIF and WebP <source> elements and a JPEG (PNG for a .png source)
         <img>, its attributes escaped, width and height computed from source_width and
-        source_height. An Html string, which Django and Jinja2 print without escaping again."""
+        source_height; with format="auto" or "auto-alpha", that <img> alone, its URLs negotiated
+        by the CDN (spec §13.5). An Html string, which Django and Jinja2 print without escaping
+        again."""
         plan = picture_plan(source, _merged("params", params, more))
         return plan.markup(lambda resolved: self._url(source, resolved))
 

@@ -6,8 +6,10 @@
     <img src="{{ post.image | rendition(width=640, format='webp') }}" alt="">
     <img srcset="{{ post.image | rendition_srcset([320, 640], format='webp') }}" sizes="100vw" …>
     {{ post.image | rendition_picture(widths=[320, 640, 1280], sizes="100vw", alt=post.title) }}
+    {{ post.image | rendition_picture(widths=[320, 640, 1280], sizes="100vw", alt=post.title, format="auto") }}
 
-Each is also a global: {{ rendition(post.image, width=640) }}. rendition_picture passes class,
+Each is also a global: {{ rendition(post.image, width=640) }}. With format="auto" (or
+"auto-alpha") rendition_picture writes one <img>, no <picture>. rendition_picture passes class,
 id, style, title, loading, decoding, fetchpriority, referrerpolicy and crossorigin to the <img>. The URL helpers return text,
 which autoescaping escapes like any other; rendition_picture returns Markup, escaped already.
 """

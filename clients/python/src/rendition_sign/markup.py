@@ -1,6 +1,7 @@
 """What a page needs around the signed paths: the size an output will have (§8 of
 docs/url-format.md), srcset candidates (the rules of `rendition sign --srcset`), and <picture>
-markup, escaped, as an `Html` string that Django and Jinja2 print as it is.
+markup (one <img> for format auto, §13.5), escaped, as an `Html` string that Django and Jinja2
+print as it is.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import math
 import re
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from .signer import FORMATS, LOSSY, Exact, Ops, RenditionError, Resolved, exact_decimal, resolve
+from .signer import FORMATS, LOSSY, Exact, Ops, RenditionError, Resolved, exact_decimal, is_auto, \
+    resolve
 
 U32_MAX = 4294967295
 MIME = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif",
@@ -216,9 +218,28 @@ OWN_ATTRIBUTES = ("src", "srcset", "sizes", "alt", "type")  # written from pictu
 def _format_name(label: str, value: Any) -> str:
     name = value.strip().lower() if isinstance(value, str) else value
     name = "jpg" if name == "jpeg" else name
+    if is_auto(name):
+        raise RenditionError(label, f"{value!r} is not a <source> or fallback format: give "
+                                    f"format={name!r} for one <img> that the CDN negotiates")
     if name not in FORMATS:
         raise RenditionError(label, f"{value!r} is not jpg, png, webp, gif or avif")
     return name
+
+
+def _auto_format(value: Any) -> Optional[str]:
+    """picture()'s `format`: unset for <picture> markup, or auto or auto-alpha (any case) for one
+    <img> whose URLs the CDN negotiates (§13.5). Returns the auto format, or None."""
+    if value is None:
+        return None
+    name = value.lower() if isinstance(value, str) else value
+    if is_auto(name):
+        return name
+    if name in FORMATS or name == "jpeg":
+        raise RenditionError("format", "picture() makes one rendition per format: give formats "
+                                       "(the <source> elements) and fallback (the <img>), or "
+                                       'format "auto" or "auto-alpha" for one <img>')
+    raise RenditionError("format", f"{value!r} is not auto or auto-alpha, the formats picture() "
+                                   "takes (formats and fallback make <picture> markup)")
 
 
 def _default_fallback(source: str) -> str:
@@ -235,6 +256,7 @@ class PicturePlan(NamedTuple):
     sizes: Optional[str]
     img: Dict[str, Any]  # the <img> attributes other than src, srcset and sizes
     largest: Candidate
+    auto: bool = False  # format auto: the <img> alone, no <picture> and no <source>
 
     def markup(self, url) -> Html:
         srcsets = [", ".join(f"{url(c.resolved)} {c.descriptor}" for c in s) for s in self.sets]
@@ -243,18 +265,23 @@ class PicturePlan(NamedTuple):
             for i, f in enumerate(self.formats))
         attrs = {"src": url(self.largest.resolved), "srcset": srcsets[-1], "sizes": self.sizes,
                  **self.img}
-        return Html(f"<picture>{sources}<img{_attributes(list(attrs.items()))}></picture>")
+        img = f"<img{_attributes(list(attrs.items()))}>"
+        return Html(img if self.auto else f"<picture>{sources}{img}</picture>")
 
 
 def picture_plan(source: str, params: Mapping[str, Any]) -> PicturePlan:
     """One <source> per format in `formats` (AVIF, then WebP, by default) and an <img> in the
     fallback format, all at the same widths or densities, with width and height attributes
-    computed from the source's size (§8) so the page reserves the image's space before it loads."""
+    computed from the source's size (§8) so the page reserves the image's space before it loads.
+    With format auto or auto-alpha, one <img> instead: its URLs serve every browser (§13.5)."""
     mine = {k: v for k, v in params.items() if k in PICTURE_PARAMS}
     options = {k: v for k, v in params.items() if k not in PICTURE_PARAMS}
-    if "format" in options:
-        raise RenditionError("format", "picture() makes one rendition per format: give formats "
-                                       "(the <source> elements) and fallback (the <img>)")
+    auto = _auto_format(options.get("format"))
+    if auto:
+        for name in ("formats", "fallback"):
+            if mine.get(name) is not None:
+                raise RenditionError(name, f"format {auto!r} writes one <img>, which the CDN "
+                                           f"negotiates; {name} is for <picture> markup")
     widths, densities = mine.get("widths"), mine.get("densities")
     if (widths is None) == (densities is None):
         raise RenditionError("widths", "give widths (chosen by sizes) or densities (a fixed size), "
@@ -269,14 +296,14 @@ def picture_plan(source: str, params: Mapping[str, Any]) -> PicturePlan:
     if not isinstance(alt, str):
         raise RenditionError("alt", f'{alt!r} is not text: describe the image, or give "" when '
                                     'it is decorative')
-    formats = mine.get("formats")
+    formats = [] if auto else mine.get("formats")
     formats = ["avif", "webp"] if formats is None else formats
     if isinstance(formats, str):
         formats = [f for f in formats.split(",") if f.strip()]
     if not isinstance(formats, Sequence):
         raise RenditionError("formats", f"{formats!r} is not a list of formats")
     formats = [_format_name("formats", f) for f in formats]
-    fallback = _format_name("fallback", mine.get("fallback") or _default_fallback(source))
+    fallback = auto or _format_name("fallback", mine.get("fallback") or _default_fallback(source))
     for i, f in enumerate(formats):
         if formats.index(f) != i:
             raise RenditionError("formats", f"{f} is listed twice")
@@ -296,8 +323,10 @@ def picture_plan(source: str, params: Mapping[str, Any]) -> PicturePlan:
     label = "widths" if widths is not None else "densities"
 
     def for_format(f: str) -> Dict[str, Any]:
-        # Quality means nothing to png and gif: it applies to the lossy formats only.
-        return {**options, "format": f, "quality": options.get("quality") if f in LOSSY else None}
+        # Quality means nothing to png and gif: it applies to the lossy formats only. Auto formats
+        # take it (auto-alpha's PNG choice ignores it).
+        lossy = f in LOSSY or is_auto(f)
+        return {**options, "format": f, "quality": options.get("quality") if lossy else None}
 
     sets = [candidates(source, widths if widths is not None else densities, for_format(f), size,
                        label) for f in formats + [fallback]]
@@ -319,7 +348,7 @@ def picture_plan(source: str, params: Mapping[str, Any]) -> PicturePlan:
             box = (css.width, css.height)
     img = {"width": box and box[0], "height": box and box[1], "alt": alt, "loading": "lazy",
            "decoding": "async", **extra}
-    return PicturePlan(formats, sets, sizes, img, largest)
+    return PicturePlan(formats, sets, sizes, img, largest, auto is not None)
 
 
 # <img> attributes that the template helpers take as keywords, since a Django tag cannot write

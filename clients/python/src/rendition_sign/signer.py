@@ -3,7 +3,7 @@ write them → the canonical ops segment (§9), and the signed path (§5).
 
 Pure: no I/O and nothing read from the environment. tests/signer-vectors.json and
 tests/vectors.json pin every rule byte for byte, as they do for the renderer (Rust) and the
-JavaScript client.
+JavaScript client, and tests/edge-vectors.json those of format auto (§13).
 """
 
 from __future__ import annotations
@@ -27,6 +27,12 @@ MAX_BLUR_TENTHS, MAX_SHARPEN_TENTHS = 1000, 100
 DEFAULT_QUALITY = 80
 FORMATS = ("jpg", "png", "webp", "gif", "avif")
 LOSSY = ("jpg", "webp", "avif")  # the formats that take a quality
+# Format auto (§13): the edge (or `rendition serve`) picks one of its choices per request from
+# Accept. The ops follow avif's rules (§13.2), and the storage key counts as the longest
+# negotiated key, the path with `.avif` (or `.webp`) appended: 5 bytes more.
+AUTO_CHOICES = {"auto": ("avif", "webp", "jpg"), "auto-alpha": ("avif", "webp", "png")}
+AUTO_FORMATS = tuple(AUTO_CHOICES)
+AUTO_EXTRA_BYTES = 5
 FITS = ("cover", "contain", "fill", "inside", "outside")
 GRAVITIES = ("n", "ne", "e", "se", "s", "sw", "w", "nw", "smart")
 OPTIONS = ("width", "height", "dpr", "fit", "enlarge", "gravity", "quality", "background",
@@ -198,16 +204,26 @@ def _sigma_token(name: str, value: Any, max_tenths: int) -> str:
     return name + str(Exact(tenths, 1))
 
 
+def is_auto(ext: Any) -> bool:
+    """True for auto and auto-alpha (§13), the formats chosen per request from Accept."""
+    return ext in AUTO_FORMATS
+
+
 def _output_format(source: str, opt: Mapping[str, Any]) -> str:
-    """The format option, else the source key's extension; jpeg is jpg; any case."""
+    """The format option, else the source key's extension; jpeg is jpg; any case. The option may
+    also be auto or auto-alpha (§13.5), never the default: a source named `….auto` has no format."""
     if "format" in opt:
         name = _typed(opt, "format", str).lower()
-    else:
-        name = source.rsplit(".", 1)[1].lower() if "." in source else ""
+        name = "jpg" if name == "jpeg" else name
+        if name not in FORMATS and not is_auto(name):
+            raise RenditionError("format", f"{opt['format']!r} is not jpg, jpeg, png, webp, gif, "
+                                           "avif, auto or auto-alpha")
+        return name
+    name = source.rsplit(".", 1)[1].lower() if "." in source else ""
     name = "jpg" if name == "jpeg" else name
     if name not in FORMATS:
-        given = repr(opt["format"]) if "format" in opt else f"none given and extension {name!r}"
-        raise RenditionError("format", f"{given} is not jpg, jpeg, png, webp, gif or avif")
+        raise RenditionError("format", f"none given and extension {name!r} is not jpg, jpeg, png, "
+                                       "webp, gif or avif")
     return name
 
 
@@ -230,8 +246,9 @@ def _gravity(text: str) -> Optional[str]:
 
 
 def resolve(source: str, options: Optional[Mapping[str, Any]] = None) -> Resolved:
-    """Options as people write them → the canonical rendition. Raises a RenditionError naming
-    the option at fault for anything the server would refuse. None counts as unset."""
+    """Options as people write them → the canonical rendition (its format jpg, png, webp, gif,
+    avif, auto or auto-alpha). Raises a RenditionError naming the option at fault for anything
+    the server would refuse. None counts as unset."""
     options = {} if options is None else options
     if not isinstance(options, Mapping):
         raise RenditionError("options", f"{options!r} is not a mapping of options")
@@ -243,6 +260,9 @@ def resolve(source: str, options: Optional[Mapping[str, Any]] = None) -> Resolve
     if source.startswith("r/"):
         raise RenditionError("source", f"{source!r} is under r/, and renditions cannot be sources")
     ext = _output_format(source, opt)
+    # auto and auto-alpha take the rules of avif, which like them takes a quality and may keep
+    # transparency (§13.2): q1-100 with q80 left out, and bg-ffffff kept (white is jpg's default).
+    rules = "avif" if is_auto(ext) else ext
     tokens: List[str] = []
     sizes: Dict[str, Optional[int]] = {"width": None, "height": None}
 
@@ -285,7 +305,7 @@ def resolve(source: str, options: Optional[Mapping[str, Any]] = None) -> Resolve
 
     if "quality" in opt:
         quality = _typed(opt, "quality", int)
-        if ext not in LOSSY:
+        if rules not in LOSSY:
             raise RenditionError("quality", f"does not apply to {ext}")
         if not 1 <= quality <= 100:
             raise RenditionError("quality", f"{quality} is not 1 to 100")
@@ -297,7 +317,7 @@ def resolve(source: str, options: Optional[Mapping[str, Any]] = None) -> Resolve
         colour = "".join(c * 2 for c in colour) if len(colour) == 3 else colour
         if not re.fullmatch(r"[0-9a-f]{6}", colour):
             raise RenditionError("background", f"{given!r} is not 3 or 6 hex digits")
-        if not (ext == "jpg" and colour == "ffffff"):  # white is jpg's default
+        if not (rules == "jpg" and colour == "ffffff"):  # white is jpg's default
             tokens.append(f"bg-{colour}")
 
     degrees = _typed(opt, "rotate", int, 0)
@@ -376,14 +396,27 @@ def check_canonical(source: str, segment: str, ext: str) -> Resolved:
 
 # ---- Signing (§5) ----
 
+def signing_message(key: Key, source: str, resolved: Resolved) -> bytes:
+    """What the signature is the HMAC of (§5): rendition:v2 LF key-id LF source-text LF ops.ext."""
+    last = f"{resolved.segment}.{resolved.format}"
+    return f"{SIGNING_TAG}\n{key.id}\n{encode_source(source)}\n{last}".encode("utf-8")
+
+
 def sign_path(key: Key, source: str, resolved: Resolved) -> str:
-    """The path `/r/<source-text>/<key-id>.<signature>/<ops>.<ext>` of a resolved rendition."""
+    """The path `/r/<source-text>/<key-id>.<signature>/<ops>.<ext>` of a resolved rendition.
+    Refuses (naming `source`) a path over 1,024 bytes, an auto path counting as its longest
+    negotiated key, 5 bytes more (§13.2)."""
     source_text = encode_source(source)
     last = f"{resolved.segment}.{resolved.format}"
     storage_key_bytes = len(f"r/{source_text}/{key.id}./{last}") + SIGNATURE_CHARS  # all ASCII
-    if storage_key_bytes > MAX_STORAGE_KEY_BYTES:
+    if is_auto(resolved.format):
+        negotiated = storage_key_bytes + AUTO_EXTRA_BYTES
+        if negotiated > MAX_STORAGE_KEY_BYTES:
+            raise RenditionError("source", f"the path's negotiated key (….{resolved.format}.avif) "
+                                           f"would be {negotiated} bytes, over {MAX_STORAGE_KEY_BYTES}")
+    elif storage_key_bytes > MAX_STORAGE_KEY_BYTES:
         raise RenditionError("source", f"the path would be {storage_key_bytes} bytes, over {MAX_STORAGE_KEY_BYTES}")
-    message = f"{SIGNING_TAG}\n{key.id}\n{source_text}\n{last}".encode("utf-8")
+    message = signing_message(key, source, resolved)
     tag = hmac.new(key.secret, message, hashlib.sha256).digest()[:16]
     return f"/r/{source_text}/{key.id}.{b64url(tag)}/{last}"
 

@@ -3,6 +3,11 @@
     {% rendition image.name width=640 format="webp" %}
     {% rendition_srcset image.name "320,640,1280" format="webp" %}
     {% rendition_picture image.name widths="320,640,1280" sizes="(min-width: 60em) 50vw, 100vw" alt=image.alt source_width=image.width source_height=image.height %}
+    {% rendition_picture image.name widths="320,640,1280" sizes="100vw" alt=image.alt format="auto" %}
+
+format="auto" (or "auto-alpha", for images that may be transparent) signs URLs that the CDN
+answers with AVIF, WebP or JPEG (PNG) by the browser's Accept header: rendition_picture then
+writes one <img>, no <picture>.
 
 Keys come from settings.RENDITION_KEYS (RENDITION_KEYS's format, ID:SECRET[,…]; read it from the
 environment in settings.py, never commit it) and the CDN origin from settings.RENDITION_BASE.
@@ -55,7 +60,7 @@ def rendition_srcset(source: str, items: Any, **options: Any) -> str:
 
 @register.simple_tag
 def rendition_picture(source: str, **params: Any) -> SafeString:
-    """<picture> markup: {% rendition_picture image.name widths="320,640" sizes="100vw" alt="…" %}.
-    class, id, style, title, loading, decoding, fetchpriority, referrerpolicy and crossorigin
-    go to the <img>."""
+    """<picture> markup: {% rendition_picture image.name widths="320,640" sizes="100vw" alt="…" %},
+    or one <img> with format="auto" or "auto-alpha". class, id, style, title, loading, decoding,
+    fetchpriority, referrerpolicy and crossorigin go to the <img>."""
     return SafeString(_signer().picture(source, template_params(params)))
