@@ -77,6 +77,35 @@ def main():
     grey.save(path("jpeg-grey.jpg"), quality=90)
     case("jpeg-grey.jpg", "greyscale JPEG")
 
+    # Damaged restart markers, as a bad transfer or a careless tool leaves them: libjpeg (so
+    # libvips and the browsers) resynchronises at the next marker, the damage stays in one
+    # restart interval, and the rest of the image is as it was.
+    def restart_markers(data):
+        sos = data.index(b"\xff\xda")
+        return [i for i in range(sos, len(data) - 1)
+                if data[i] == 0xFF and 0xD0 <= data[i + 1] <= 0xD7]
+
+    def damaged(name, source, change, why):
+        data = bytearray(open(path(source), "rb").read())
+        change(data, restart_markers(bytes(data)))
+        open(path(name), "wb").write(bytes(data))
+        case(name, why)
+
+    def drop_marker(data, rst):
+        at = rst[len(rst) // 2]
+        del data[at:at + 2]
+
+    def renumber_marker(data, rst):
+        at = rst[len(rst) // 2]
+        data[at + 1] = 0xD0 + (data[at + 1] - 0xD0 + 4) % 8
+
+    damaged("jpeg-restart-missing.jpg", "jpeg-restarts.jpg", drop_marker,
+            "baseline JPEG with one restart marker missing: the interval after it shows grey")
+    damaged("jpeg-restart-renumbered.jpg", "jpeg-restarts.jpg", renumber_marker,
+            "baseline JPEG with a restart marker of the wrong number, too far off to matter")
+    damaged("jpeg-progressive-restart-missing.jpg", "jpeg-progressive-restarts.jpg",
+            drop_marker, "progressive JPEG with a restart marker missing in one scan")
+
     # CMYK as print workflows write it: Adobe's inverted samples, with black generated
     # (K = 1 − max(R, G, B)), so that the naive conversion gives the picture back.
     cmyk = Image.new("CMYK", (W, H))

@@ -55,8 +55,16 @@ pub(super) fn decode(
                     for x in 0..h {
                         let at = canvas.at(c, my, mx, x, y);
                         let sampler = &mut canvas.samplers[c];
-                        if ch.block(&mut bits, sampler, &mut coef, at).is_none() {
-                            return Err(bits.declined());
+                        let decoded = !restarts.lost()
+                            && ch.block(&mut bits, sampler, &mut coef, at).is_some()
+                            && !bits.overran();
+                        if !decoded {
+                            if !restarts.lost() {
+                                restarts.fail(&bits)?;
+                            }
+                            // A lost block is empty: DC 0, flat mid-grey, as libjpeg leaves it.
+                            coef.fill(0.0);
+                            sampler.emit(&mut coef, 1, 1, at);
                         }
                     }
                 }
@@ -163,6 +171,86 @@ mod tests {
         for (name, jpeg) in installed_photographs(false) {
             assert_matches_reference(&jpeg, &name, 1.5);
         }
+    }
+
+    /// Where the restart markers of a file's scan are.
+    fn restart_markers(jpeg: &[u8]) -> Vec<usize> {
+        let sos = jpeg.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+        (sos..jpeg.len() - 1)
+            .filter(|&i| jpeg[i] == 0xFF && (0xD0..=0xD7).contains(&jpeg[i + 1]))
+            .collect()
+    }
+
+    #[test]
+    fn damage_stays_in_its_restart_interval_as_libjpeg_shows_it() {
+        use jpeg_encoder::SamplingFactor as S;
+        // 256×128 in 4:2:0: 16×8 MCUs of 16×16 pixels, a restart every 4 MCUs: 32 intervals,
+        // four to a row of MCUs.
+        let jpeg = encode(256, 128, S::R_4_2_0, 4);
+        let clean = decode(&jpeg, 8).unwrap();
+        let rst = restart_markers(&jpeg);
+        assert_eq!(rst.len(), 31);
+        // Which interval each pixel is in.
+        let interval = |x: usize, y: usize| (y / 16 * 16 + x / 16) / 4;
+        let pixels = |img: &super::super::Image| -> Vec<(usize, [u8; 3])> {
+            img.data
+                .chunks_exact(3)
+                .enumerate()
+                .map(|(i, p)| (interval(i % 256, i / 256), [p[0], p[1], p[2]]))
+                .collect()
+        };
+        let clean_pixels = pixels(&clean);
+
+        // A marker missing: interval 10's data runs on into 11's. Decoding interval 10 ends
+        // where its MCUs end, the next marker found is RST3 (11's end), one ahead of the RST2
+        // expected, so interval 11 is lost (flat grey: DC 0), and decoding resumes at 12.
+        let mut missing = jpeg.clone();
+        missing.drain(rst[10]..rst[10] + 2);
+        let img = decode(&missing, 8).expect("resynchronised");
+        for ((k, got), (_, want)) in pixels(&img).into_iter().zip(&clean_pixels) {
+            match k {
+                11 => assert_eq!(got, [128, 128, 128], "interval 11 is lost"),
+                _ => assert_eq!(got, *want, "interval {k} is as it was"),
+            }
+        }
+
+        // A marker renumbered too far off to tell (4 ahead): taken as the one expected, as
+        // libjpeg does, and nothing is lost.
+        let mut renumbered = jpeg.clone();
+        let m = &mut renumbered[rst[20] + 1];
+        *m = 0xD0 + (*m - 0xD0 + 4) % 8;
+        assert_eq!(decode(&renumbered, 8).unwrap().data, clean.data);
+
+        // Garbage inside interval 5: its MCUs from the garbage on are lost or wrong; every
+        // other interval is as it was.
+        let mut garbage = jpeg.clone();
+        let (start, end) = (rst[4] + 2, rst[5]);
+        for b in &mut garbage[start + (end - start) / 3..end - 2] {
+            *b = 0x5A;
+        }
+        let img = decode(&garbage, 8).expect("resynchronised");
+        let mut changed = 0;
+        for ((k, got), (_, want)) in pixels(&img).into_iter().zip(&clean_pixels) {
+            if k == 5 {
+                changed += usize::from(got != *want);
+            } else {
+                assert_eq!(got, *want, "interval {k} is as it was");
+            }
+        }
+        assert!(changed > 0, "the garbage shows in interval 5");
+
+        // The data cut short (the end of the image after interval 20): refused, as without
+        // restarts; a third of a picture must not be stored as the picture.
+        let mut cut = jpeg[..rst[20]].to_vec();
+        cut.extend_from_slice(&[0xFF, 0xD9]);
+        assert_eq!(
+            decode(&cut, 8).err(),
+            Some(super::super::Declined::Truncated)
+        );
+        assert_eq!(
+            decode(&jpeg[..rst[20] - 40], 8).err(),
+            Some(super::super::Declined::Truncated)
+        );
     }
 
     #[test]

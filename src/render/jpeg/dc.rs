@@ -69,7 +69,13 @@ pub(super) fn scan(
                 if restarts.next(&mut bits)? {
                     pred.iter_mut().for_each(|p| *p = 0);
                 }
-                decode_block(&mut bits, 0, &mut comps[c], by * bw + bx, &mut pred)?;
+                // A lost interval's blocks keep what the earlier scans gave them.
+                if !restarts.lost()
+                    && (decode_block(&mut bits, 0, &mut comps[c], by * bw + bx, &mut pred).is_err()
+                        || bits.overran())
+                {
+                    restarts.fail(&bits)?;
+                }
             }
         }
     } else {
@@ -83,7 +89,13 @@ pub(super) fn scan(
                     for y in 0..v {
                         for x in 0..h {
                             let block = (my * v + y) * bw + mx * h + x;
-                            decode_block(&mut bits, k, &mut comps[c], block, &mut pred)?;
+                            if !restarts.lost()
+                                && (decode_block(&mut bits, k, &mut comps[c], block, &mut pred)
+                                    .is_err()
+                                    || bits.overran())
+                            {
+                                restarts.fail(&bits)?;
+                            }
                         }
                     }
                 }

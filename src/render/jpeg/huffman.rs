@@ -253,27 +253,69 @@ impl<'a> Bits<'a> {
         }
     }
 
-    /// Drops the buffered bits and steps over an RSTn marker, as a restart interval requires.
-    fn restart(&mut self) -> bool {
-        let clean = !self.overran();
+    /// Drops the buffered bits and looks for the restart marker RST`expected` (0–7), as a
+    /// restart interval requires, resynchronising on damaged data as libjpeg does
+    /// (`jpeg_resync_to_restart`): garbage before a marker is skipped; RST`expected`, or one too
+    /// far off to tell, is stepped over and decoding resumes (`Ok(true)`); one of the next two
+    /// is left for its own boundary, and the interval in between is lost (`Ok(false)`); one of
+    /// the two before is skipped, and the search goes on. The data ending, or another kind of
+    /// marker (the end of the image), before the scan is done means it was cut short.
+    fn restart(&mut self, expected: u8) -> Result<bool, Declined> {
         self.acc = 0;
         self.count = 0;
         self.padding = 0;
-        match self.data.get(self.pos..self.pos + 2) {
-            Some([0xFF, m]) if clean && (0xD0..=0xD7).contains(m) => {
-                self.pos += 2;
-                true
+        loop {
+            let Some(at) = next_marker(self.data, self.pos) else {
+                return Err(Declined::Truncated);
+            };
+            let m = self.data[at + 1];
+            if !(0xD0..=0xD7).contains(&m) {
+                return Err(Declined::Truncated);
             }
-            _ => false,
+            let n = m - 0xD0;
+            let ahead = n.wrapping_sub(expected) & 7;
+            match ahead {
+                1 | 2 => {
+                    self.pos = at;
+                    return Ok(false);
+                }
+                6 | 7 => self.pos = at + 2,
+                _ => {
+                    self.pos = at + 2;
+                    return Ok(true);
+                }
+            }
         }
     }
 }
 
+/// Where the next marker (0xFF followed by neither 0x00, a stuffed data byte, nor 0xFF, fill)
+/// starts at or after `from`, if any.
+fn next_marker(data: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i + 1 < data.len() {
+        if data[i] == 0xFF && !matches!(data[i + 1], 0x00 | 0xFF) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Counts down a restart interval (DRI): after every `interval` MCUs (or blocks, in a scan of
-/// one component) the encoder ends the data with an RSTn marker and starts afresh.
+/// one component) the encoder ends the data with an RSTn marker and starts afresh. Each
+/// interval is decoded on its own, so damage stays in its interval: an interval whose data is
+/// corrupt, cut short by a marker, or missing is *lost*, and its remaining blocks are left
+/// empty (flat grey in a baseline image, the earlier scans' coefficients in a progressive one),
+/// as libjpeg (and so libvips and the browsers) shows them. Without restart intervals there is
+/// nothing to resume from, and damage declines the file.
 pub(super) struct Restarts {
     interval: usize,
     left: usize,
+    /// The number (0–7) of the RST marker the next boundary expects.
+    expected: u8,
+    /// The current interval's data is lost: skip its remaining blocks.
+    lost: bool,
 }
 
 impl Restarts {
@@ -281,12 +323,14 @@ impl Restarts {
         Restarts {
             interval,
             left: interval,
+            expected: 0,
+            lost: false,
         }
     }
 
-    /// Called before each MCU: at the end of an interval, steps `bits` over the RSTn marker
-    /// and answers `true`, and the caller resets its DC predictions (and end-of-band run).
-    /// Declined when the marker is not there: the data is cut short or corrupt.
+    /// Called before each MCU: at the end of an interval, finds the next RSTn marker and
+    /// answers `true`, and the caller resets its DC predictions (and end-of-band run).
+    /// Declined when the data ends first: the file is cut short.
     #[inline(always)]
     pub(super) fn next(&mut self, bits: &mut Bits) -> Result<bool, Declined> {
         if self.interval == 0 {
@@ -294,17 +338,27 @@ impl Restarts {
         }
         let restart = self.left == 0;
         if restart {
-            let cut = bits.overran();
-            if !bits.restart() {
-                return Err(if cut {
-                    Declined::Truncated
-                } else {
-                    Declined::Corrupt("a restart marker missing")
-                });
-            }
+            self.lost = !bits.restart(self.expected)?;
+            self.expected = (self.expected + 1) & 7;
             self.left = self.interval;
         }
         self.left -= 1;
         Ok(restart)
+    }
+
+    /// Whether the current interval is lost: the caller leaves its blocks empty.
+    #[inline(always)]
+    pub(super) fn lost(&self) -> bool {
+        self.lost
+    }
+
+    /// A block could not be decoded, or used bits past the interval's data: the rest of the
+    /// interval is lost. Declined (cut short or corrupt) when there are no restart intervals.
+    pub(super) fn fail(&mut self, bits: &Bits) -> Result<(), Declined> {
+        if self.interval == 0 {
+            return Err(bits.declined());
+        }
+        self.lost = true;
+        Ok(())
     }
 }

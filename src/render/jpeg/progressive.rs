@@ -85,8 +85,12 @@ pub(super) fn scan(
                 }
                 let block = comp.coefs.block(by * bw + bx).ok_or(OUTSIDE)?;
                 let p = &mut pred[0];
-                if decode_block(&mut bits, chosen[0], band, p, &mut eobrun, block).is_none() {
-                    return Err(bits.declined());
+                // A lost interval's blocks keep what the earlier scans gave them.
+                if !restarts.lost()
+                    && (decode_block(&mut bits, chosen[0], band, p, &mut eobrun, block).is_none()
+                        || bits.overran())
+                {
+                    restarts.fail(&bits)?;
                 }
             }
         }
@@ -105,9 +109,12 @@ pub(super) fn scan(
                             let block = comp.coefs.block(b).ok_or(OUTSIDE)?;
                             let p = &mut pred[k];
                             let table = chosen[k];
-                            if decode_block(&mut bits, table, band, p, &mut eobrun, block).is_none()
+                            if !restarts.lost()
+                                && (decode_block(&mut bits, table, band, p, &mut eobrun, block)
+                                    .is_none()
+                                    || bits.overran())
                             {
-                                return Err(bits.declined());
+                                restarts.fail(&bits)?;
                             }
                         }
                     }
@@ -422,6 +429,40 @@ mod tests {
         assert!(!is_progressive(&read("baseline-twin-420")));
         assert!(!is_progressive(b"\xFF\xD8\xFF\xE0\x00"));
         assert!(!is_progressive(b"not a jpeg"));
+    }
+
+    #[test]
+    fn a_restart_marker_missing_loses_one_interval_of_one_scan() {
+        // The first scan (DC, every component) of a file with restart intervals loses one
+        // marker: the interval after it keeps no DC from that scan, and the rest of the image,
+        // every later scan included, is as it was, at full scale and from the DC scans alone.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/progressive-422-restarts.jpg"
+        );
+        let jpeg = std::fs::read(path).unwrap();
+        let sos: Vec<usize> = (0..jpeg.len() - 1)
+            .filter(|&i| jpeg[i] == 0xFF && jpeg[i + 1] == 0xDA)
+            .collect();
+        let markers: Vec<usize> = (sos[0]..sos[1])
+            .filter(|&i| jpeg[i] == 0xFF && (0xD0..=0xD7).contains(&jpeg[i + 1]))
+            .collect();
+        assert!(markers.len() >= 4, "{} markers", markers.len());
+        let mut bad = jpeg.clone();
+        let at = markers[markers.len() / 2];
+        bad.drain(at..at + 2);
+        for eighths in [8, 1] {
+            let clean = decode(&jpeg, eighths).unwrap();
+            let img = decode(&bad, eighths).expect("resynchronised");
+            let pixels = clean.data.len() / 3;
+            let differing = (img.data.chunks_exact(3).zip(clean.data.chunks_exact(3)))
+                .filter(|(a, b)| a != b)
+                .count();
+            assert!(
+                differing > 0 && differing * (markers.len() + 1) <= pixels * 2,
+                "at {eighths}/8: {differing} of {pixels} pixels differ"
+            );
+        }
     }
 
     #[test]
