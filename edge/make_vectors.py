@@ -185,6 +185,8 @@ ACCEPT = [
     ("malformed-weight", "image/avif;q=high,image/webp", "webp", "a malformed q counts as a refusal"),
     ("weight-over-one", "image/avif;q=2,image/webp", "webp", "q=2 is malformed (qvalues are 0 to 1)"),
     ("refused-and-accepted", "image/avif,image/avif;q=0,image/webp", "webp", "a refusal anywhere wins"),
+    ("weight-with-two-equals", "image/avif;q=0.5=1,image/webp", "webp",
+     "q=0.5=1 is malformed (the value is everything after the first =)"),
     ("lookalike-types", "image/avif-sequence,image/webpx,image/avif2", None, "only the exact types count"),
     ("repeated-headers", ["image/webp,*/*", "image/avif"], "avif",
      "two Accept headers (CloudFront: multiValue) are read as one list"),

@@ -43,9 +43,11 @@ function negotiate(header, ext) {
     const type = params[0].trim().toLowerCase();
     let weight = 1;
     for (let i = 1; i < params.length; i++) {
-      const kv = params[i].split('=');
+      const p = params[i];
+      const eq = p.indexOf('=');
+      const v = eq < 0 ? '' : p.slice(eq + 1);
       // A malformed weight counts as a refusal: the fallback is the one choice that never fails.
-      if (kv[0].trim().toLowerCase() === 'q') weight = /^\s*(0(\.\d{0,3})?|1(\.0{0,3})?)\s*$/.test(kv[1]) ? +kv[1] : 0;
+      if ((eq < 0 ? p : p.slice(0, eq)).trim().toLowerCase() === 'q') weight = /^\s*(0(\.\d{0,3})?|1(\.0{0,3})?)\s*$/.test(v) ? +v : 0;
     }
     if (!(type in q) || weight < q[type]) q[type] = weight;
   });

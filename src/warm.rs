@@ -111,25 +111,54 @@ fn path_of(text: &str) -> Option<String> {
 }
 
 /// Every rendition path in an HTML page (`src`, `srcset`, `href`, inline styles, scripts):
-/// runs of path characters starting at `/r/` that parse as rendition paths, in order of first
-/// appearance, each once. Other `/r/` URLs (a forum's `/r/rust`) are not ours and are skipped.
+/// URLs whose path starts with `/r/` (relative, absolute or protocol-relative) and parses as a
+/// rendition path, in order of first appearance, each once. Other `/r/` URLs (a forum's
+/// `/r/rust`, a `/photos/r/` folder) are not ours and are skipped.
 pub fn from_html(html: &str) -> Vec<String> {
     let mut found = Vec::new();
     let bytes = html.as_bytes();
+    let is_path_byte = |b: &u8| b.is_ascii_alphanumeric() || b"-_.!/".contains(b);
     let mut at = 0;
     while let Some(i) = html[at..].find(PREFIX) {
         let start = at + i;
         let end = bytes[start..]
             .iter()
-            .position(|b| !(b.is_ascii_alphanumeric() || b"-_.!/".contains(b)))
+            .position(|b| !is_path_byte(b))
             .map_or(bytes.len(), |n| start + n);
         let candidate = &html[start..end];
-        if RenderRequest::parse(candidate).is_ok() && !found.iter().any(|f| f == candidate) {
-            found.push(candidate.to_string());
+        if starts_a_path(bytes, start) && RenderRequest::parse(candidate).is_ok() {
+            if !found.iter().any(|f| f == candidate) {
+                found.push(candidate.to_string());
+            }
+            at = end;
+        } else {
+            at = start + 1;
         }
-        at = start + PREFIX.len();
     }
     found
+}
+
+/// Whether the `/` at `start` begins a URL's path: nothing URL-like before it (`src="/r/…`),
+/// or only a scheme and host (`https://cdn.example.com/r/…`, `//cdn.example.com/r/…`), not
+/// the end of a longer path (`/photos/r/…`).
+fn starts_a_path(bytes: &[u8], start: usize) -> bool {
+    let token_start = bytes[..start]
+        .iter()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || b"-_.!/:".contains(b)))
+        .map_or(0, |i| i + 1);
+    let token = &bytes[token_start..start];
+    if token.is_empty() {
+        return true;
+    }
+    let host = match token.windows(3).position(|w| w == b"://") {
+        Some(i) if i > 0 => &token[i + 3..],
+        Some(_) => return false,
+        None => match token.strip_prefix(b"//") {
+            Some(host) => host,
+            None => return false,
+        },
+    };
+    !host.is_empty() && !host.contains(&b'/')
 }
 
 /// The paths of `presets` for every source under `prefix` in the service's source store. A
@@ -192,21 +221,27 @@ pub async fn warm(
     }
     let permits = Arc::new(Semaphore::new(jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    // Which path each task warms, to name it should the task itself fail.
+    let mut spawned = std::collections::HashMap::new();
     for path in work {
+        let queued = path.clone();
         let permit = permits.clone().acquire_owned().await.expect("never closed");
         let service = service.clone();
-        tasks.spawn(async move {
-            let done = warm_one(&service, &path).await;
-            drop(permit);
-            (path, done)
-        });
+        let id = tasks
+            .spawn(async move {
+                let done = warm_one(&service, &path).await;
+                drop(permit);
+                (path, done)
+            })
+            .id();
+        spawned.insert(id, queued);
         // Report what has finished meanwhile, so progress moves while paths are queued.
         while let Some(joined) = tasks.try_join_next() {
-            report(joined, &mut summary, &mut progress);
+            report(joined, &spawned, &mut summary, &mut progress);
         }
     }
     while let Some(joined) = tasks.join_next().await {
-        report(joined, &mut summary, &mut progress);
+        report(joined, &spawned, &mut summary, &mut progress);
     }
     summary.elapsed = started.elapsed();
     summary
@@ -214,15 +249,17 @@ pub async fn warm(
 
 fn report(
     joined: std::result::Result<(String, Done), tokio::task::JoinError>,
+    spawned: &std::collections::HashMap<tokio::task::Id, String>,
     summary: &mut Summary,
     progress: &mut impl FnMut(&str, &Done, &Summary),
 ) {
     let (path, done) = joined.unwrap_or_else(|e| {
+        let path = spawned.get(&e.id()).cloned().unwrap_or_default();
         let f = Failure {
-            what: "a task".into(),
+            what: path.clone(),
             why: format!("stopped: {e}"),
         };
-        (String::new(), Done::Failed(f))
+        (path, Done::Failed(f))
     });
     summary.add(&done);
     progress(&path, &done, summary);
@@ -293,7 +330,99 @@ mod tests {
             r#"<img src="https://cdn.example.com{a}" srcset="{a} 320w, {b} 640w" alt="">
                <a href="https://reddit.com/r/rust/">not ours</a><div style="background:url('{b}')">"#
         );
-        assert_eq!(from_html(&html), [a, b]);
+        assert_eq!(from_html(&html), [a.clone(), b.clone()]);
+        // A source key with an `r` folder holds a well-formed tail; only the whole path counts,
+        // and a `/r/` at the end of a longer path is not one of ours.
+        let nested = keys
+            .sign_new("img/r/a.jpg", ops(320), crate::Format::Webp)
+            .unwrap();
+        let html = format!(
+            r#"<img src="{nested}"><img src="//cdn.example.com{b}"><a href="/photos{a}">x</a>."#
+        );
+        assert_eq!(from_html(&html), [nested, b]);
+    }
+
+    /// A source store that counts the reads in progress, each held for a moment.
+    struct Counting {
+        inner: crate::store::MemoryStore,
+        now: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::store::Store for Counting {
+        async fn get(&self, key: &str, max: u64) -> crate::Result<crate::store::Object> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = self.now.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            let got = self.inner.get(key, max).await;
+            self.now.fetch_sub(1, SeqCst);
+            got
+        }
+        async fn head(&self, key: &str) -> crate::Result<Option<crate::store::ObjectMeta>> {
+            self.inner.head(key).await
+        }
+        async fn put_new(
+            &self,
+            key: &str,
+            bytes: bytes::Bytes,
+            new: crate::store::NewObject<'_>,
+        ) -> crate::Result<crate::store::Put> {
+            self.inner.put_new(key, bytes, new).await
+        }
+        async fn list(&self, prefix: &str) -> crate::Result<Vec<crate::store::Listed>> {
+            self.inner.list(prefix).await
+        }
+        async fn delete(&self, keys: &[String]) -> crate::Result<()> {
+            self.inner.delete(keys).await
+        }
+        fn describe(&self) -> String {
+            "counting".into()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_than_jobs_paths_run_at_once() {
+        let keys = crate::KeyRing::from_spec("k1:0123456789abcdef0123456789abcdef").unwrap();
+        let sources = Counting {
+            inner: crate::store::MemoryStore::new(),
+            now: Default::default(),
+            most: Default::default(),
+        };
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 80)
+            .encode(&[90u8; 32 * 24 * 3], 32, 24, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let mut items = Vec::new();
+        for i in 0..8 {
+            let name = format!("s{i}.jpg");
+            sources.inner.insert(&name, jpeg.clone());
+            items.push(Ok(keys
+                .sign_new(&name, crate::Ops::default(), crate::Format::Png)
+                .unwrap()));
+        }
+        let sources = Arc::new(sources);
+        let service = Service::new(
+            Arc::new(crate::store::MemoryStore::new()),
+            keys,
+            crate::service::Config {
+                max_concurrent_renders: 8,
+                ..crate::service::Config::default()
+            },
+        )
+        .with_sources(sources.clone());
+        let summary = warm(Arc::new(service), items, 3, |_, _, _| {}).await;
+        assert_eq!(
+            (summary.rendered, summary.failed.len()),
+            (8, 0),
+            "{summary:?}"
+        );
+        let most = sources.most.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(
+            most, 3,
+            "at most --jobs reads at once, and that many when there is work"
+        );
     }
 
     #[test]

@@ -57,7 +57,8 @@ pub struct Report {
     /// The error's full message, for the log only (an internal error's detail is not in the
     /// response).
     pub error: Option<String>,
-    /// Bytes of the rendition answered (or that would have been, for HEAD).
+    /// Bytes of the rendition rendered, joined or found, whether the answer carries them or
+    /// redirects to them (or, for HEAD, would have).
     pub bytes_out: u64,
     /// The render's stages, when this request rendered.
     pub timing: Option<Timing>,

@@ -262,10 +262,16 @@ pub async fn handle(service: &Service, req: Request) -> Response<Body> {
     let deadline = invocation_deadline(&req);
     let mut response = service.miss_before(&method, &path, deadline).await;
     if response.status() == StatusCode::FOUND {
-        // Redirect to the URL the client used: behind API Gateway that includes the stage.
+        // Redirect to the URL the client used: behind API Gateway that includes the stage,
+        // before the service's location (the path, or the auto path of a negotiated key).
         let raw = req.raw_http_path();
-        if !raw.is_empty() && raw != path {
-            if let Ok(v) = header::HeaderValue::from_str(raw) {
+        let stage = raw.strip_suffix(path.as_str()).filter(|s| !s.is_empty());
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok());
+        if let (Some(stage), Some(location)) = (stage, location) {
+            if let Ok(v) = header::HeaderValue::from_str(&format!("{stage}{location}")) {
                 response.headers_mut().insert(header::LOCATION, v);
             }
         }
@@ -279,8 +285,16 @@ pub async fn handle(service: &Service, req: Request) -> Response<Body> {
             "stored object too large to relay"
         );
         let e = Error::Busy("the rendition is stored; retry to fetch it from the CDN".into());
+        let report = response.extensions_mut().remove::<Report>();
         // max-age=1, and with it `Retry-After: 1`.
         response = error_response(&method, &e, 1);
+        if let Some(mut report) = report {
+            // The metrics count what the viewer got.
+            report.status = response.status().as_u16();
+            report.outcome = "error";
+            report.code = Some(e.code());
+            response.extensions_mut().insert(report);
+        }
     }
     let (parts, body) = response.into_parts();
     let is_text = parts

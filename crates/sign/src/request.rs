@@ -48,6 +48,14 @@ impl RenderRequest {
     /// Builds a request, checking every part; the result always has a valid canonical path.
     pub fn new(key_id: &str, source: &str, ops: Ops, output: impl Into<Output>) -> Result<Self> {
         let output = output.into();
+        if let Output::Negotiated(auto, chosen) = output {
+            output.negotiated(chosen).map_err(|_| {
+                bad(format!(
+                    "{auto} is never negotiated to {}",
+                    chosen.extension()
+                ))
+            })?;
+        }
         check_key_id(key_id)?;
         check_source_key(source)?;
         ops.validate(output.rules())?;

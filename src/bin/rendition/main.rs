@@ -146,19 +146,26 @@ struct RenderArgs {
 }
 
 fn main() {
-    // Colours only on a terminal: logs redirected to a file stay plain text.
+    // Colours only on a terminal: logs redirected to a file stay plain text. `warm` prints its
+    // own progress and summary, so its per-request lines are left out unless RUST_LOG asks.
     use std::io::IsTerminal as _;
+    let warm = std::env::args().nth(1).as_deref() == Some("warm");
+    let default_filter = if warm {
+        "rendition=warn"
+    } else {
+        "rendition=info"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "rendition=info".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     let env_help = environment_help();
     let mut command = Cli::command().after_help(env_help.clone());
-    for name in ["serve", "sign", "render", "purge", "keygen"] {
+    for name in ["serve", "sign", "render", "purge", "warm", "keygen"] {
         command = command.mut_subcommand(name, |c| c.after_help(env_help.clone()));
     }
     let matches = command.get_matches();
