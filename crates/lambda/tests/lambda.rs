@@ -636,6 +636,11 @@ async fn each_request_logs_one_json_line_and_one_metrics_record_without_secrets(
     let writer = captured.clone();
     let _guard =
         tracing::subscriber::set_default(rendition_lambda::logging_to(move || writer.clone()));
+    // With a single subscriber registered, tracing asks only the current thread's subscriber
+    // about a call site met for the first time, so another test's thread meeting the request
+    // log first would switch it off for this one; a second, silent subscriber makes it ask
+    // every registered one.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let good = sign(
         "photos/sample.jpg",
         Ops {
