@@ -159,6 +159,7 @@ async fn info_requests_answer_json_with_a_placeholder_and_are_stored() {
         let r = c.get(server.url(&path)).send().await.unwrap();
         assert_eq!(r.status(), 200, "{source}");
         assert_eq!(r.headers()["content-type"], "application/json");
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
         assert_eq!(
             r.headers()["cache-control"],
             "public, max-age=31536000, immutable"
@@ -184,7 +185,12 @@ async fn info_requests_answer_json_with_a_placeholder_and_are_stored() {
         let r = c.get(server.url(&path)).send().await.unwrap();
         assert_eq!(r.headers()["x-rendition"], "hit");
         assert_eq!(r.headers()["content-type"], "application/json");
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
     }
+    // Images need no CORS.
+    let image = sign("img/photo.jpg", width(32), Format::Png);
+    let r = c.get(server.url(&image)).send().await.unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
     // A missing source is 404 as for a render, and nothing is stored; an info path with
     // operations is 400.
     let missing = sign(
