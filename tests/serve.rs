@@ -206,6 +206,20 @@ async fn info_requests_answer_json_with_a_placeholder_and_are_stored() {
         c.get(server.url(&sized)).send().await.unwrap().status(),
         400
     );
+    // A purge deletes the info with the source's renditions, and leaves other sources' alone.
+    drop(server);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(["purge", "img/photo.jpg", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let left: Vec<String> = files_under(dir.path())
+        .into_iter()
+        .filter(|f| f.starts_with("r/"))
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with("r/img/disc.png/") && left[0].ends_with("/-.json"));
 }
 
 #[tokio::test]
