@@ -232,7 +232,7 @@ impl Service {
             Ok((produced, outcome)) => {
                 // A negotiated key's redirect names the auto path the viewer asked for, so the
                 // browser and the caches keep one URL; the edge rewrites it again, to a hit.
-                let location = negotiated_from(path).unwrap_or(path);
+                let location = crate::auto::auto_path_of(path).unwrap_or(path);
                 let mut r = self.success(method, location, &produced, outcome);
                 report.outcome = outcome.as_str();
                 report.bytes_out = produced.bytes.len() as u64;
@@ -494,16 +494,6 @@ impl Service {
             self.config.client_error_max_age
         }
     }
-}
-
-/// The auto path a negotiated key was rewritten from (`…/w640.auto.avif` → `…/w640.auto`), or
-/// `None` for any other path.
-fn negotiated_from(path: &str) -> Option<&str> {
-    let (auto_path, _choice) = path.rsplit_once('.')?;
-    let ext = &auto_path[auto_path.rfind(['.', '/'])? + 1..];
-    crate::auto::Auto::from_extension(ext)
-        .filter(|_| auto_path.ends_with(&format!(".{ext}")))
-        .map(|_| auto_path)
 }
 
 /// The 400 for an auto path that reached the origin as it is: the edge chooses its format

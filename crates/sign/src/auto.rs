@@ -5,8 +5,8 @@
 //! function, or `rendition serve`) rewrites it to a **negotiated key** (`…/w640.auto.avif`)
 //! before the cache lookup, so a cache holds at most three objects per auto path. The negotiated
 //! key carries the auto path's signature unchanged. [`Output`] is what a path's extension asks
-//! for, [`Auto`] the two auto formats and their choices, [`negotiate_path`] the rewrite. Pure:
-//! no I/O.
+//! for, [`Auto`] the two auto formats and their choices, [`negotiate_path`] the rewrite and
+//! [`auto_path_of`] its inverse. Pure: no I/O.
 
 use std::fmt;
 use std::str::FromStr;
@@ -300,6 +300,16 @@ pub fn negotiate_path<'a>(path: &str, accept: impl IntoIterator<Item = &'a str>)
     Some(format!("{path}.{}", auto.negotiate(accept).extension()))
 }
 
+/// The auto path a negotiated key was rewritten from (`…/w640.auto.avif` → `…/w640.auto`):
+/// the inverse of [`negotiate_path`]; `None` for any other path. Only looks at the extensions.
+pub fn auto_path_of(path: &str) -> Option<&str> {
+    let (auto_path, _choice) = path.rsplit_once('.')?;
+    let ext = &auto_path[auto_path.rfind(['.', '/'])? + 1..];
+    Auto::from_extension(ext)
+        .filter(|_| auto_path.ends_with(&format!(".{ext}")))
+        .map(|_| auto_path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +366,19 @@ mod tests {
             "/r/a.auto/k1.x/w640",
         ] {
             assert_eq!(negotiate_path(other, accept), None, "{other}");
+        }
+        // And back: a negotiated key names its auto path; nothing else does.
+        for path in ["/r/a.jpg/k1.x/w640.auto", "/r/a.jpg/k1.x/-.auto-alpha"] {
+            let key = negotiate_path(path, accept).unwrap();
+            assert_eq!(auto_path_of(&key), Some(path));
+        }
+        for other in [
+            "/r/a.jpg/k1.x/w640.auto",
+            "/r/a.jpg/k1.x/w640.webp",
+            "/r/a.jpg/k1.x/-.json",
+            "/r/a.auto/k1.x/w640.jpg",
+        ] {
+            assert_eq!(auto_path_of(other), None, "{other}");
         }
     }
 
