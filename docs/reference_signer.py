@@ -4,6 +4,8 @@
 Standard library only. `resolve` turns options as people write them into the canonical ops
 segment and extension (spec §9), `sign` makes the signed path (§5) and `parse_keys` reads a
 key list (§9.2). Every refusal is a ValueError whose message starts with the option at fault.
+It knows the five image formats and the info request (format json, §14); format auto (§13) is
+edge/make_vectors.py's to add.
 
     ops, ext = resolve("photos/cat.jpg", {"width": 320, "dpr": 2, "format": "webp"})
     path = sign("k1", secret, ops, "photos/cat.jpg", ext)  # /r/photos/cat.jpg/k1.…/w640.webp
@@ -30,6 +32,7 @@ MAX_SIDE, MAX_DPR, MAX_DECIMAL_PLACES = 65535, 8, 17
 MAX_BLUR_TENTHS, MAX_SHARPEN_TENTHS = 1000, 100
 DEFAULT_QUALITY = 80
 EXTENSIONS = ("jpg", "png", "webp", "gif", "avif")
+INFO = "json"  # the info request's extension (§14): the source's size, format and placeholder
 LOSSY = ("jpg", "webp", "avif")  # the formats that take a quality
 FITS = ("cover", "contain", "fill", "inside", "outside")
 GRAVITIES = ("n", "ne", "e", "se", "s", "sw", "w", "nw", "smart")
@@ -87,10 +90,12 @@ def sign(key_id: str, secret, ops_segment: str, source: str, ext: str) -> str:
     if not is_alnum(key_id, 16):
         raise ValueError(f"key id: {key_id!r} is not 1 to 16 ASCII letters and digits")
     check_source(source)
-    if ext not in EXTENSIONS:
-        raise ValueError(f"format: extension {ext!r} is not one of {', '.join(EXTENSIONS)}")
+    if ext not in EXTENSIONS + (INFO,):
+        raise ValueError(f"format: extension {ext!r} is not one of {', '.join(EXTENSIONS)}, {INFO}")
     if not re.fullmatch(r"[A-Za-z0-9._-]+", ops_segment):
         raise ValueError(f"ops: {ops_segment!r} is not an ops segment (- for no operations)")
+    if ext == INFO and not re.fullmatch(r"-|v[A-Za-z0-9]{1,64}", ops_segment):
+        raise ValueError(f"ops: an info request's ops are - or a version alone, not {ops_segment!r}")
     source_text = encode_source(source)
     message = signing_message(key_id, source_text, ops_segment, ext).encode("utf-8")
     tag = hmac.new(secret, message, hashlib.sha256).digest()
@@ -162,15 +167,18 @@ def sigma_token(name: str, value, max_tenths: int) -> str:
 
 
 def output_format(source: str, opt: dict) -> str:
-    """The format option, else the source key's extension; jpeg is jpg; any case."""
+    """The format option, else the source key's extension; jpeg is jpg; any case. The option
+    may also be json, the info request (§14.3), which is never the default."""
     if "format" in opt:
         name = typed(opt, "format", str).lower()
+        if name == INFO:
+            return name
     else:
         name = source.rsplit(".", 1)[1].lower() if "." in source else ""
     name = "jpg" if name == "jpeg" else name
     if name not in EXTENSIONS:
         given = repr(opt["format"]) if "format" in opt else f"none given and extension {name!r}"
-        raise ValueError(f"format: {given} is not jpg, jpeg, png, webp, gif or avif")
+        raise ValueError(f"format: {given} is not jpg, jpeg, png, webp, gif, avif or json")
     return name
 
 
@@ -204,6 +212,11 @@ def resolve(source: str, options: dict) -> tuple:
         raise ValueError(f"source: {source!r} is under r/, and renditions cannot be sources")
     ext = output_format(source, opt)
     tokens = []
+    if ext == INFO:  # §14.3: the answer describes the source, so a version is all it takes
+        for name in OPTIONS[:OPTIONS.index("version")]:
+            if name in opt:
+                raise ValueError(f"{name}: an info request (format json) describes the source; "
+                                 "it takes no option but version or etag")
 
     dpr = exact_decimal("dpr", opt["dpr"]) if "dpr" in opt else (1, 0)
     if dpr[0] == 0 or dpr[0] > MAX_DPR * 10 ** dpr[1]:

@@ -1,6 +1,7 @@
 // rendition's viewer-request function: CloudFront Functions, runtime cloudfront-js-2.0, on the
 // r/* behaviours of template.yaml. It runs before the cache lookup, on hits too, so it must stay
-// small and fast. Spec: docs/url-format.md §7 (checks) and §13 (format auto); README: "Checking
+// small and fast. Spec: docs/url-format.md §7 (checks), §13 (format auto) and §14 (the info
+// request, .json, which passes through like any concrete format); README: "Checking
 // signatures at the edge", "Format auto". template.yaml holds a copy of this file (edge/embed.py).
 // Only what the runtime documents: let/const, arrow functions, async/await, crypto's createHmac
 // with a hex digest and the cloudfront module's key value store; no Buffer, no for-of, no
@@ -14,7 +15,7 @@ const CHECK = '${EdgeSignatureCheck}' === 'true';
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 // Token prefixes of the ops segment in their one canonical order (§3).
 const TOKENS = ['w', 'h', 'fit-', 'enlarge', 'g-', 'q', 'bg-', 'r', 'flip', 'blur', 'sharpen', 'v'];
-const FORMATS = ['jpg', 'png', 'webp', 'gif', 'avif', 'auto', 'auto-alpha'];
+const FORMATS = ['jpg', 'png', 'webp', 'gif', 'avif', 'auto', 'auto-alpha', 'json'];
 // What each auto format may become, best first; the last is for viewers that name neither.
 const CHOICES = { auto: ['avif', 'webp', 'jpg'], 'auto-alpha': ['avif', 'webp', 'png'] };
 
@@ -120,7 +121,7 @@ function parse(path) {
     length -= ext.length + 1;
     if (CHOICES[format].indexOf(ext) < 0) return format + ' is never negotiated to ' + ext;
   } else if (FORMATS.indexOf(format) < 0) {
-    return 'the format is jpg, png, webp, gif, avif, auto or auto-alpha';
+    return 'the format is jpg, png, webp, gif, avif, auto, auto-alpha or json';
   }
   if (CHOICES[format]) length += 5;
   if (length > 1024) return 'the path is over the 1024-byte key limit';
@@ -155,6 +156,8 @@ function checkOps(segment, format) {
     }
     if (rank < next) return 'unknown, repeated or out-of-order operation ' + token;
     next = rank + 1;
+    // An info request describes the source as stored: a version is all it takes (§14.1).
+    if (format === 'json' && rank !== 11) return 'an info request takes no operation but a version';
     const v = token.slice(TOKENS[rank].length);
     const n = /^(0|[1-9][0-9]*)$/.test(v) ? +v : -1;
     let ok;

@@ -31,16 +31,46 @@ export interface Options {
   /** The source's ETag as S3 returns it ("…", W/"…", "…-3"); becomes the version token. */
   etag?: string | null;
   /**
-   * jpg (or jpeg), png, webp, gif or avif, or auto or auto-alpha; any case. Default: the source
-   * key's extension (never auto).
+   * jpg (or jpeg), png, webp, gif or avif, auto or auto-alpha, or json; any case. Default: the
+   * source key's extension (never auto, never json).
    *
    * `auto` and `auto-alpha` (spec §13) sign one URL that the edge function (or `rendition
    * serve`) answers with AVIF, WebP or JPEG by the browser's Accept header; `auto-alpha` falls
    * back to PNG instead of JPEG, so use it for images that may be transparent. The other
    * options follow avif's rules (quality 1–100, a white background kept). For product feeds
    * and anything that needs a URL's extension to name its content type, sign a concrete format.
+   *
+   * `json` (spec §14) signs the info request: the source's size as displayed, format, alpha and
+   * a placeholder, as JSON (`Info`). It takes no option but `version` or `etag`; any other is
+   * refused, naming it. `signInfo()` signs it too.
    */
-  format?: 'jpg' | 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'auto' | 'auto-alpha' | (string & {}) | null;
+  format?: 'jpg' | 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'auto' | 'auto-alpha' | 'json' | (string & {}) | null;
+}
+
+/** The options of an info request: a version (or an ETag) at most. */
+export interface InfoOptions {
+  version?: string | null;
+  etag?: string | null;
+  /** json (any case) or unset. */
+  format?: 'json' | (string & {}) | null;
+}
+
+/** What an info request answers (spec §14.2); later revisions may add members. */
+export interface Info {
+  /** The source's size as displayed: after its EXIF orientation. */
+  width: number;
+  height: number;
+  /** jpeg, png, webp or gif, from the source's bytes. */
+  format?: string;
+  /** Whether any pixel of the first frame is not fully opaque. */
+  alpha?: boolean;
+  /** Frames in the source; more than 1 when animated. */
+  frames?: number;
+  /** The ThumbHash, standard base64 with padding. */
+  thumbhash?: string;
+  /** The ThumbHash decoded to a small PNG, as a data URL (data:image/png;base64,…). */
+  placeholder?: string;
+  [member: string]: unknown;
 }
 
 /** The source's size as displayed (after its EXIF orientation), in pixels: both or neither. */
@@ -74,8 +104,21 @@ export interface PictureParams extends Omit<Options, 'format'>, SourceSize {
   /**
    * More <img> attributes (class, loading, fetchpriority…): true writes a bare attribute, false
    * or null leaves it out (loading="lazy" and decoding="async" are written unless replaced).
+   * With a placeholder, a `style` given here follows the placeholder's declarations.
    */
   attributes?: Readonly<Record<string, string | number | boolean | null | undefined>> | null;
+  /**
+   * The info request's answer (spec §14.2), parsed or as its JSON text: its width and height
+   * stand for sourceWidth and sourceHeight when those are not given, and its placeholder is
+   * painted behind the <img> (not for a source with alpha, where it would show through).
+   */
+  info?: Info | string | null;
+  /**
+   * A placeholder to paint behind the <img> until the image arrives, replacing info's: an image
+   * data URL in base64 (data:image/png;base64,…); anything else is refused. The <img> gets
+   * style="background-position:center;background-size:cover;background-image:url(…)".
+   */
+  placeholder?: string | null;
 }
 
 export interface Key {
@@ -95,6 +138,8 @@ export interface Signer {
   readonly keyId: string;
   /** The URL of one rendition. */
   sign(source: string, options?: Options): string;
+  /** The URL of the source's info request (format json): its size, format, alpha and placeholder. */
+  signInfo(source: string, options?: InfoOptions | null): string;
   /** The URL of a canonical ops segment and extension ("w640_h360", "webp" or "auto"), checked as the server does. */
   signCanonical(source: string, ops: string, format: string): string;
   /** A srcset attribute value. */
@@ -107,6 +152,7 @@ export interface Signer {
 export interface AsyncSigner {
   readonly keyId: string;
   sign(source: string, options?: Options): Promise<string>;
+  signInfo(source: string, options?: InfoOptions | null): Promise<string>;
   signCanonical(source: string, ops: string, format: string): Promise<string>;
   srcset(source: string, items: SrcsetItems, options?: Options & SourceSize): Promise<string>;
   picture(source: string, params: PictureParams): Promise<string>;
@@ -123,6 +169,7 @@ export function createSigner(config: Config): Signer;
 export function createAsyncSigner(config: Config): AsyncSigner;
 
 export function sign(source: string, options: Options | undefined, config: Config): string;
+export function signInfo(source: string, options: InfoOptions | null | undefined, config: Config): string;
 export function srcset(source: string, items: SrcsetItems, options: (Options & SourceSize) | undefined, config: Config): string;
 export function picture(source: string, params: PictureParams, config: Config): string;
 
@@ -132,7 +179,7 @@ export function parseKeys(spec: string): Key[];
 /** The canonical ops segment and extension of `options` for `source`, without signing. */
 export function resolve(source: string, options?: Options): {
   segment: string;
-  format: 'jpg' | 'png' | 'webp' | 'gif' | 'avif' | 'auto' | 'auto-alpha';
+  format: 'jpg' | 'png' | 'webp' | 'gif' | 'avif' | 'auto' | 'auto-alpha' | 'json';
   ops: {
     width: number | null;
     height: number | null;
@@ -147,6 +194,13 @@ export function outputSize(source: string, options: Options, sourceWidth: number
   width: number;
   height: number;
 };
+
+/**
+ * The style picture() gives an <img> to paint a placeholder:
+ * `background-position:center;background-size:cover;background-image:url(<dataUrl>)`. Throws a
+ * RenditionError naming `placeholder` unless dataUrl is an image data URL in base64.
+ */
+export function placeholderStyle(dataUrl: string): string;
 
 /** Text made safe inside a double-quoted HTML attribute. */
 export function escapeHtml(text: unknown): string;

@@ -172,6 +172,39 @@ describe('EdgeSignatureCheck=false', () => {
   });
 });
 
+describe('the info request (.json, docs/url-format.md §14)', () => {
+  const info = vectors.valid.filter((v) => v.format === 'json');
+  const off = load({ check: false, keys: ring });
+  test('info paths pass unchanged, whatever Accept says, checked or not', async () => {
+    assert.deepEqual(info.map((v) => v.name), ['info', 'info-versioned', 'info-encoded-source']);
+    for (const v of info) {
+      for (const f of [checking, off]) {
+        for (const accept of [CHROME, 'application/json', undefined]) {
+          const event = viewerRequest(v.path, accept);
+          assert.deepEqual(passed(await f.run(event), v.path), event.request, 'never negotiated');
+        }
+      }
+    }
+  });
+  test('the invalid info vectors are refused as the origin refuses them', () => {
+    assert.deepEqual(vectors.invalid.filter((v) => /\.json$/i.test(v.path)).map((v) => [v.name, v.status]), [
+      ['info-with-width', 400], ['info-with-quality', 400], ['info-upper-case', 400], ['info-negotiated', 400],
+    ]);
+  });
+  test('a signature never crosses between an image and the info request', async () => {
+    const { createHmac } = await import('node:crypto');
+    const tag = (last) => createHmac('sha256', vectors.keys.k1).update(`rendition:v2\nk1\nphotos/cat.jpg\n${last}`)
+      .digest().subarray(0, 16).toString('base64url');
+    refused(await checking.run(viewerRequest(`/r/photos/cat.jpg/k1.${tag('-.jpg')}/-.json`)), 403);
+    refused(await checking.run(viewerRequest(`/r/photos/cat.jpg/k1.${tag('-.json')}/-.jpg`)), 403);
+    // Any operation but a version is refused before the signature, even a correctly signed one.
+    for (const ops of ['r90', 'v1_v2', 'w64_v1', 'flip', 'enlarge']) {
+      refused(await checking.run(viewerRequest(`/r/photos/cat.jpg/k1.${tag(`${ops}.json`)}/${ops}.json`)), 400, ops);
+    }
+    passed(await checking.run(viewerRequest(`/r/photos/cat.jpg/k1.${tag('vA1.json')}/vA1.json`)));
+  });
+});
+
 describe('the request CloudFront gets back', () => {
   test('only the uri of an auto path changes; headers, query string and cookies are kept', async () => {
     const v = edgeVectors.auto[0];

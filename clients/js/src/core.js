@@ -3,7 +3,7 @@
 // whose HMAC makes the signature. index.js adds the HMAC, sync (node:crypto) or async (Web
 // Crypto); both sign exactly what prepare() returns, so the two can never disagree on a path.
 // tests/signer-vectors.json and tests/vectors.json pin every rule here byte for byte, and
-// tests/edge-vectors.json those of format auto (§13).
+// tests/edge-vectors.json those of format auto (§13). Format json is the info request (§14).
 
 const SIGNING_TAG = 'rendition:v2';
 const MIN_SECRET_BYTES = 16;
@@ -23,6 +23,9 @@ export const LOSSY = ['jpg', 'webp', 'avif']; // the formats that take a quality
 export const AUTO_CHOICES = { auto: ['avif', 'webp', 'jpg'], 'auto-alpha': ['avif', 'webp', 'png'] };
 export const AUTO_FORMATS = Object.keys(AUTO_CHOICES);
 const AUTO_EXTRA_BYTES = 5;
+// The info request (§14): a JSON description of the source (its size as displayed, format,
+// alpha and a placeholder), signed and stored like a rendition. Its ops are a version at most.
+export const INFO = 'json';
 const FITS = ['cover', 'contain', 'fill', 'inside', 'outside'];
 const GRAVITIES = ['n', 'ne', 'e', 'se', 's', 'sw', 'w', 'nw', 'smart'];
 export const OPTIONS = [
@@ -207,14 +210,15 @@ export function isAuto(format) {
 
 /**
  * The format option, else the source key's extension; jpeg is jpg; any case. The option may
- * also be auto or auto-alpha (§13.5), never the default: a source named `….auto` has no format.
+ * also be auto or auto-alpha (§13.5), or json for the info request (§14.3), never the default:
+ * a source named `….auto` or `….json` has no format.
  */
 function outputFormat(source, opt) {
   if ('format' in opt) {
     let name = typed(opt, 'format', 'str').toLowerCase();
     if (name === 'jpeg') name = 'jpg';
-    if (!FORMATS.includes(name) && !isAuto(name)) {
-      fail('format', `${show(opt.format)} is not jpg, jpeg, png, webp, gif, avif, auto or auto-alpha`);
+    if (!FORMATS.includes(name) && !isAuto(name) && name !== INFO) {
+      fail('format', `${show(opt.format)} is not jpg, jpeg, png, webp, gif, avif, auto, auto-alpha or json`);
     }
     return name;
   }
@@ -250,8 +254,8 @@ function gravityValue(text) {
 
 /**
  * Options as people write them → the canonical rendition: `segment` (the ops segment, '-' for
- * none), `format` (the extension: jpg, png, webp, gif, avif, auto or auto-alpha) and `ops` (the
- * sizes in pixels, fit, enlarge and rotation that the output size depends on, §8). Throws a
+ * none), `format` (the extension: jpg, png, webp, gif, avif, auto, auto-alpha or json) and `ops`
+ * (the sizes in pixels, fit, enlarge and rotation that the output size depends on, §8). Throws a
  * RenditionError naming the option at fault for anything the server would refuse. null and
  * undefined values count as unset.
  */
@@ -271,6 +275,14 @@ export function resolve(source, options = {}) {
     fail('source', `${show(source)} is under r/, and renditions cannot be sources`);
   }
   const format = outputFormat(source, opt);
+  if (format === INFO) {
+    // §14.3: the answer describes the source as stored, whatever a rendition would do to it.
+    for (const name of OPTIONS.slice(0, OPTIONS.indexOf('version'))) {
+      if (name in opt) {
+        fail(name, 'an info request (format json) describes the source; it takes no option but version or etag');
+      }
+    }
+  }
   // auto and auto-alpha take the rules of avif, which like them takes a quality and may keep
   // transparency (§13.2): q1-100 with q80 left out, and bg-ffffff kept (white is jpg's default).
   const rules = isAuto(format) ? 'avif' : format;

@@ -7,10 +7,23 @@
 // for a single call.
 
 import { hmacSync, subtle } from '#hmac';
-import { checkCanonical, configBase, configKeys, parseKeys, prepare, resolve, RenditionError } from './core.js';
-import { escapeHtml, outputSize, picturePlan, srcsetPlan } from './markup.js';
+import {
+  checkCanonical, configBase, configKeys, INFO, parseKeys, prepare, resolve, RenditionError, show,
+} from './core.js';
+import { escapeHtml, outputSize, picturePlan, placeholderStyle, srcsetPlan } from './markup.js';
 
-export { RenditionError, escapeHtml, outputSize, parseKeys, resolve };
+export { RenditionError, escapeHtml, outputSize, parseKeys, placeholderStyle, resolve };
+
+/** signInfo()'s options: the info request's own (version or etag), its format json (§14.3). */
+function infoOptions(options) {
+  if (options === null || options === undefined) return { format: INFO };
+  if (typeof options !== 'object' || Array.isArray(options)) return options; // resolve() says why
+  const format = options.format;
+  if (format !== undefined && format !== null && (typeof format !== 'string' || format.toLowerCase() !== INFO)) {
+    throw new RenditionError('format', `${show(format)}: signInfo() signs the info request, whose format is json`);
+  }
+  return { ...options, format: INFO };
+}
 
 function configured(config) {
   if (config === null || typeof config !== 'object') {
@@ -25,6 +38,7 @@ function methods(key, signOne, all) {
   return Object.freeze({
     keyId: key.id,
     sign: (source, options = {}) => one(source, resolve(source, options)),
+    signInfo: (source, options = {}) => one(source, resolve(source, infoOptions(options))),
     signCanonical: (source, ops, format) => one(source, checkCanonical(source, ops, format)),
     srcset: (source, items, options = {}) => all(srcsetPlan(source, items, options), one),
     picture: (source, params) => all(picturePlan(source, params), one),
@@ -55,6 +69,7 @@ export function createAsyncSigner(config) {
   return Object.freeze({
     keyId: m.keyId,
     sign: later(m.sign),
+    signInfo: later(m.signInfo),
     signCanonical: later(m.signCanonical),
     srcset: later(m.srcset),
     picture: later(m.picture),
@@ -64,6 +79,14 @@ export function createAsyncSigner(config) {
 /** The signed URL of one rendition: `base` + `/r/<source>/<key-id>.<signature>/<ops>.<ext>`. */
 export function sign(source, options, config) {
   return createSigner(config).sign(source, options);
+}
+
+/**
+ * The signed URL of the source's info request (§14): JSON with its size as displayed, format,
+ * alpha and a placeholder. Options: version or etag at most.
+ */
+export function signInfo(source, options, config) {
+  return createSigner(config).signInfo(source, options);
 }
 
 /** A srcset attribute value: widths (320, 640) or densities ("1x", "2x"). */

@@ -1,11 +1,12 @@
 // What a page needs around the signed paths: the size an output will have (§8 of
 // docs/url-format.md), srcset candidates (the rules of `rendition sign --srcset`), and <picture>
-// markup, or one <img> for format auto (§13.5). Each helper returns a plan, the renditions to
-// sign and how to write the result from their URLs, so index.js signs them sync or async with
-// the same code around it.
+// markup, or one <img> for format auto (§13.5), with the info request's placeholder (§14) as
+// its background. Each helper returns a plan, the renditions to sign and how to write the result
+// from their URLs, so index.js signs them sync or async with the same code around it.
 
 import {
-  FORMATS, LOSSY, RenditionError, decimalText, exactDecimal, isAuto, resolve, show, timesDecimal,
+  FORMATS, INFO, LOSSY, RenditionError, decimalText, exactDecimal, isAuto, resolve, show,
+  timesDecimal,
 } from './core.js';
 
 const U32_MAX = 4294967295;
@@ -129,7 +130,10 @@ function candidates(source, items, options, size, label) {
     if (text !== null && text.endsWith('x')) return { density: exactDecimal(label, text.slice(0, -1)) };
     return fail(label, `${show(item)} is not a width (320) or a density ("2x")`);
   });
-  resolve(source, options); // the options themselves, checked before any arithmetic on them
+  // The options themselves, checked before any arithmetic on them.
+  if (resolve(source, options).format === INFO) {
+    fail('format', 'json is the info request, one URL that describes the source: sign it with signInfo(); srcsets and <picture> are made of renditions');
+  }
   const has = (name) => options[name] !== undefined && options[name] !== null;
   const densities = parsed.filter((p) => p.density).length;
   if (densities > 0 && densities !== parsed.length) {
@@ -199,6 +203,56 @@ export function srcsetPlan(source, items, params = {}) {
   };
 }
 
+// A placeholder (§14.2) goes into a style attribute, so only what can't leave CSS's url() nor
+// the attribute is taken: an image data URL in base64, nothing but base64 characters after it.
+const PLACEHOLDER = /^data:image\/(?:png|jpeg|gif|webp|avif);base64,[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * The style that paints a placeholder (a data URL) behind the <img> until the image covers it:
+ * centred and scaled to cover the box, as the renditions crop by default. Longhands, so a
+ * background colour from the page's own CSS stays. `rendition sign --picture` and the Python
+ * client write the same text.
+ */
+export function placeholderStyle(dataUrl) {
+  return `background-position:center;background-size:cover;background-image:url(${checkPlaceholder('placeholder', dataUrl)})`;
+}
+
+function checkPlaceholder(label, value) {
+  if (typeof value !== 'string' || !PLACEHOLDER.test(value)) {
+    const quoted = typeof value === 'string' && value.length > 40 ? `${show(value.slice(0, 40))}…` : show(value);
+    fail(label, `${quoted} is not an image data URL in base64 (data:image/png;base64,…), the one kind of placeholder put in a style attribute`);
+  }
+  return value;
+}
+
+/**
+ * picture()'s `info`: the info request's answer (§14.2), parsed or as its JSON text → the
+ * source's size as displayed and its placeholder (null when it has none, or when the source has
+ * alpha: the placeholder would show through the image's transparent pixels once it is loaded).
+ * Members it doesn't use are ignored, as the spec asks of readers.
+ */
+function infoOf(value) {
+  let info = value;
+  if (typeof value === 'string') {
+    try {
+      info = JSON.parse(value);
+    } catch {
+      fail('info', 'is not JSON: give the info request\'s answer, parsed or as its text');
+    }
+  }
+  if (info === null || typeof info !== 'object' || Array.isArray(info)) {
+    fail('info', `${show(value)} is not the info request's answer (an object with width and height)`);
+  }
+  for (const name of ['width', 'height']) {
+    if (!Number.isInteger(info[name]) || info[name] < 1 || info[name] > U32_MAX) {
+      fail('info', `its ${name} ${show(info[name])} is not a size in pixels`);
+    }
+  }
+  const has = info.placeholder !== undefined && info.placeholder !== null;
+  const placeholder = has ? checkPlaceholder('info', info.placeholder) : null;
+  return { width: info.width, height: info.height, placeholder: info.alpha === true ? null : placeholder };
+}
+
 const ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Text made safe inside a double-quoted HTML attribute (and in text, for that matter). */
@@ -215,7 +269,7 @@ function attributes(pairs) {
 
 const PICTURE_PARAMS = [
   'widths', 'densities', 'sizes', 'alt', 'formats', 'fallback', 'sourceWidth', 'sourceHeight',
-  'attributes',
+  'attributes', 'info', 'placeholder',
 ];
 // Attributes that picture() writes from its parameters, which `attributes` cannot replace.
 const OWN_ATTRIBUTES = ['src', 'srcset', 'sizes', 'alt', 'type'];
@@ -238,6 +292,9 @@ function autoFormat(value) {
   if (value === undefined || value === null) return null;
   const name = typeof value === 'string' ? value.toLowerCase() : value;
   if (isAuto(name)) return name;
+  if (name === INFO) {
+    fail('format', 'json is the info request, one URL that describes the source: sign it with signInfo(), and give its answer to picture() as info');
+  }
   if (FORMATS.includes(name) || name === 'jpeg') {
     fail('format', 'picture() makes one rendition per format: give formats (the <source> elements) and fallback (the <img>), or format "auto" or "auto-alpha" for one <img>');
   }
@@ -255,6 +312,9 @@ function defaultFallback(source) {
  * the fallback format, all at the same widths or densities, with width and height attributes
  * computed from the source's size (§8) so the page reserves the image's space before it loads.
  * With format auto or auto-alpha, one <img> instead: its URLs serve every browser (§13.5).
+ * `info` (the info request's answer, §14.2) gives the source's size when sourceWidth and
+ * sourceHeight don't, and a placeholder, which `placeholder` (a data URL) gives or replaces:
+ * the <img> paints it as its background (placeholderStyle) until the image arrives.
  */
 export function picturePlan(source, params) {
   const [mine, options] = split(params, PICTURE_PARAMS, 'options');
@@ -301,7 +361,23 @@ export function picturePlan(source, params) {
       fail('attributes', `${name}: ${show(value)} is not text, a number or true/false`);
     }
   }
-  const size = sourceSize(mine);
+  const info = mine.info === undefined || mine.info === null ? null : infoOf(mine.info);
+  const size = sourceSize(mine) ?? (info && { width: info.width, height: info.height });
+  const placeholder = mine.placeholder === undefined || mine.placeholder === null
+    ? info && info.placeholder
+    : checkPlaceholder('placeholder', mine.placeholder);
+  let style = placeholder ? placeholderStyle(placeholder) : null;
+  const others = { ...extra };
+  const styleName = Object.keys(extra).find((name) => name.toLowerCase() === 'style');
+  if (style && styleName !== undefined) {
+    // The page's own declarations come after the placeholder's, so they win.
+    const own = extra[styleName];
+    if (own !== undefined && own !== null && own !== false && typeof own !== 'string') {
+      fail('attributes', `${styleName}: ${show(own)} is not text, to follow the placeholder's declarations`);
+    }
+    if (typeof own === 'string' && own.trim() !== '') style = `${style};${own}`;
+    delete others[styleName];
+  }
   const items = hasWidths ? mine.widths : mine.densities;
   const label = hasWidths ? 'widths' : 'densities';
   // Quality means nothing to png and gif: it applies to the lossy formats only. Auto formats
@@ -347,7 +423,8 @@ export function picturePlan(source, params) {
         alt: mine.alt,
         loading: 'lazy',
         decoding: 'async',
-        ...extra,
+        ...(style ? { style } : {}), // without a placeholder, an own style keeps its place
+        ...others,
       };
       const tag = `<img${attributes(Object.entries(imgAttributes))}>`;
       return auto ? tag : `<picture>${sources.join('')}${tag}</picture>`;

@@ -47,7 +47,7 @@ describe('the format option', () => {
       'auto ', 'auto.avif', 'auto-avif', 'auto-jpg', '']) {
       assert.throws(() => s.sign('photos/cat.jpg', { format }), refused('format'), JSON.stringify(format));
     }
-    assert.throws(() => s.sign('photos/cat.jpg', { format: 'auto-a' }), /^RenditionError: format: "auto-a" is not jpg, jpeg, png, webp, gif, avif, auto or auto-alpha$/);
+    assert.throws(() => s.sign('photos/cat.jpg', { format: 'auto-a' }), /^RenditionError: format: "auto-a" is not jpg, jpeg, png, webp, gif, avif, auto, auto-alpha or json$/);
     assert.throws(() => s.sign('photos/cat.jpg', { format: true }), refused('format'));
   });
 

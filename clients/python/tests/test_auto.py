@@ -55,7 +55,7 @@ def test_auto_and_auto_alpha_are_different_renditions():
                                  " auto", "auto ", "auto.avif", "auto-avif", "auto-jpg", ""])
 def test_other_spellings_are_refused_naming_format(fmt):
     message = refused("format", S.sign, "photos/cat.jpg", format=fmt)
-    assert message == f"format: {fmt!r} is not jpg, jpeg, png, webp, gif, avif, auto or auto-alpha"
+    assert message == f"format: {fmt!r} is not jpg, jpeg, png, webp, gif, avif, auto, auto-alpha or json"
 
 
 def test_format_must_be_text():

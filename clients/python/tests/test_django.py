@@ -1,6 +1,8 @@
 """The Django tags, rendered by a real Django template engine that finds them the documented
 way: "rendition_sign" in INSTALLED_APPS, then {% load rendition %}."""
 
+import json
+
 import pytest
 
 from conftest import KEYS, candidates, read_img, read_picture, require
@@ -93,6 +95,32 @@ def test_rendition_picture_auto_is_one_img(render):
         render('{% rendition_picture image.name widths="320" sizes="100vw" alt="" format="auto-a" %}',
                image=IMAGE)
     assert refused.value.option == "format"
+
+
+def test_rendition_picture_with_info_paints_its_placeholder(render):
+    png = "data:image/png;base64,iVBORw0KGgo="
+    # As a JSONField gives it (a dict) or a TextField (the JSON text).
+    info = {"width": 1280, "height": 853, "alpha": False, "placeholder": png}
+    template = ('{% rendition_picture image.name widths="320,640,1920" sizes="100vw" alt=image.alt '
+                'info=info style="max-width:100%" %}')
+    for given in (info, json.dumps(info)):
+        html = render(template, image=IMAGE, info=given)
+        assert html == Signer(KEYS, BASE).picture(
+            "photos/cat.jpg", widths="320,640,1920", sizes="100vw", alt=IMAGE["alt"], info=info,
+            attributes={"style": "max-width:100%"})
+        _, img = read_picture(html)
+        assert (img["width"], img["height"]) == ("1280", "853")
+        assert img["style"] == ("background-position:center;background-size:cover;"
+                                f"background-image:url({png});max-width:100%")
+    img = read_img(render('{% rendition_picture image.name widths="320" sizes="100vw" alt="" '
+                          'format="auto" placeholder=p %}', image=IMAGE, p=png))
+    assert img["style"].endswith(f"url({png})")
+    assert render('{% rendition image.name format="json" %}', image=IMAGE) == \
+        BASE + "/r/photos/cat.jpg/k1.YNaIActqLXynbAotwOgT4w/-.json"  # vector info
+    with pytest.raises(RenditionError) as refused:
+        render('{% rendition_picture image.name widths="320" sizes="100vw" alt="" placeholder=p %}',
+               image=IMAGE, p='data:image/png;base64,x);background:url(//tracker.example/')
+    assert refused.value.option == "placeholder"
 
 
 def test_urls_are_text_that_django_escapes(render):

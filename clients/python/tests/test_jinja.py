@@ -66,6 +66,26 @@ def test_rendition_picture_auto_is_one_img(env):
     assert render(env, '{{ rendition(post.image, width=640, format="AUTO") }}', post=POST) == img["src"]
 
 
+def test_rendition_picture_with_info_paints_its_placeholder(env):
+    png = "data:image/png;base64,iVBORw0KGgo="
+    post = {**POST, "info": {"width": 1280, "height": 853, "alpha": False, "placeholder": png}}
+    template = ('{{ post.image | rendition_picture(widths=[320, 640, 1920], sizes="100vw", '
+                'alt=post.title, info=post.info, format="auto") }}')
+    html = render(env, template, post=post)
+    assert html == Signer(KEYS, BASE).picture("photos/cat.jpg", widths=[320, 640, 1920],
+                                              sizes="100vw", alt=POST["title"], format="auto",
+                                              info=post["info"])
+    img = read_img(html)
+    assert (img["width"], img["height"]) == ("1280", "853")
+    assert img["style"] == f"background-position:center;background-size:cover;background-image:url({png})"
+    assert render(env, '{{ rendition(post.image, format="json") }}', post=POST) == \
+        BASE + "/r/photos/cat.jpg/k1.YNaIActqLXynbAotwOgT4w/-.json"  # vector info
+    with pytest.raises(RenditionError) as refused:
+        render(env, '{{ rendition_picture(post.image, widths=[64], sizes="64px", alt="", '
+                    'placeholder="data:image/png;base64,x\\"><script>") }}', post=POST)
+    assert refused.value.option == "placeholder"
+
+
 def test_urls_are_text_that_autoescaping_escapes():
     env = jinja2.Environment(autoescape=True)
     install(env, keys=KEYS, base="https://cdn.example.com/a&b")

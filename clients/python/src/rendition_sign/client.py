@@ -1,14 +1,14 @@
-"""Signer: a key list and a CDN origin, and the three things a page asks of them: a URL
-(sign), a srcset attribute value (srcset) and <picture> markup (picture). The module-level
-functions of the same names are for a single call."""
+"""Signer: a key list and a CDN origin, and the things a page asks of them: a URL (sign), the
+source's info URL (sign_info), a srcset attribute value (srcset) and <picture> markup (picture).
+The module-level functions of the same names are for a single call."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from .markup import Html, Items, candidates, picture_plan, split_srcset_params
-from .signer import Key, RenditionError, Resolved, check_canonical, config_base, config_keys, \
-    resolve, sign_path
+from .signer import INFO, Key, RenditionError, Resolved, check_canonical, config_base, \
+    config_keys, resolve, sign_path
 
 Options = Optional[Mapping[str, Any]]
 
@@ -42,6 +42,16 @@ class Signer:
         """The URL of one rendition: base + /r/<source>/<key-id>.<signature>/<ops>.<ext>."""
         return self._url(source, resolve(source, _merged("options", options, more)))
 
+    def sign_info(self, source: str, options: Options = None, **more: Any) -> str:
+        """The URL of the source's info request (§14): JSON with its size as displayed, format,
+        alpha and a placeholder. Options: version or etag at most."""
+        opts = _merged("options", options, more)
+        given = opts.get("format")
+        if given is not None and (not isinstance(given, str) or given.lower() != INFO):
+            raise RenditionError("format", f"{given!r}: sign_info() signs the info request, whose "
+                                           "format is json")
+        return self._url(source, resolve(source, {**opts, "format": INFO}))
+
     def sign_canonical(self, source: str, ops: str, format: str) -> str:
         """The URL of a canonical ops segment and extension ("w640_h360", "webp" or "auto"),
         checked as the server checks it, so a segment the server would refuse is refused here."""
@@ -57,9 +67,10 @@ class Signer:
     def picture(self, source: str, params: Options = None, **more: Any) -> Html:
         """<picture> markup: AVIF and WebP <source> elements and a JPEG (PNG for a .png source)
         <img>, its attributes escaped, width and height computed from source_width and
-        source_height; with format="auto" or "auto-alpha", that <img> alone, its URLs negotiated
-        by the CDN (spec §13.5). An Html string, which Django and Jinja2 print without escaping
-        again."""
+        source_height (or info, the info request's answer); with format="auto" or "auto-alpha",
+        that <img> alone, its URLs negotiated by the CDN (spec §13.5). info's placeholder, or
+        placeholder (a data URL), is painted as the <img>'s background. An Html string, which
+        Django and Jinja2 print without escaping again."""
         plan = picture_plan(source, _merged("params", params, more))
         return plan.markup(lambda resolved: self._url(source, resolved))
 
@@ -68,6 +79,12 @@ def sign(source: str, options: Options = None, *, keys: Union[str, Sequence[Key]
          base: Optional[str] = "", **more: Any) -> str:
     """Signer(keys, base).sign(source, options, **more)."""
     return Signer(keys, base).sign(source, options, **more)
+
+
+def sign_info(source: str, options: Options = None, *, keys: Union[str, Sequence[Key]],
+              base: Optional[str] = "", **more: Any) -> str:
+    """Signer(keys, base).sign_info(source, options, **more)."""
+    return Signer(keys, base).sign_info(source, options, **more)
 
 
 def srcset(source: str, items: Items, options: Options = None, *,

@@ -7,10 +7,13 @@
     <img srcset="{{ post.image | rendition_srcset([320, 640], format='webp') }}" sizes="100vw" …>
     {{ post.image | rendition_picture(widths=[320, 640, 1280], sizes="100vw", alt=post.title) }}
     {{ post.image | rendition_picture(widths=[320, 640, 1280], sizes="100vw", alt=post.title, format="auto") }}
+    {{ post.image | rendition_picture(widths=[320, 640, 1280], sizes="100vw", alt=post.title, info=post.info) }}
 
 Each is also a global: {{ rendition(post.image, width=640) }}. With format="auto" (or
 "auto-alpha") rendition_picture writes one <img>, no <picture>. rendition_picture passes class,
-id, style, title, loading, decoding, fetchpriority, referrerpolicy and crossorigin to the <img>. The URL helpers return text,
+id, style, title, loading, decoding, fetchpriority, referrerpolicy and crossorigin to the <img>;
+info (the info request's answer, whose URL is rendition(post.image, format="json")) gives the
+source's size and a placeholder painted behind the <img>. The URL helpers return text,
 which autoescaping escapes like any other; rendition_picture returns Markup, escaped already.
 """
 

@@ -1,18 +1,19 @@
 """What a page needs around the signed paths: the size an output will have (§8 of
 docs/url-format.md), srcset candidates (the rules of `rendition sign --srcset`), and <picture>
-markup (one <img> for format auto, §13.5), escaped, as an `Html` string that Django and Jinja2
-print as it is.
+markup (one <img> for format auto, §13.5) with the info request's placeholder (§14) as its
+background, escaped, as an `Html` string that Django and Jinja2 print as it is. For the same
+inputs the markup is byte for byte what the JavaScript client's picture() writes.
 """
 
 from __future__ import annotations
 
-import html
+import json
 import math
 import re
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from .signer import FORMATS, LOSSY, Exact, Ops, RenditionError, Resolved, exact_decimal, is_auto, \
-    resolve
+from .signer import FORMATS, INFO, LOSSY, Exact, Ops, RenditionError, Resolved, exact_decimal, \
+    is_auto, resolve
 
 U32_MAX = 4294967295
 MIME = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif",
@@ -148,7 +149,11 @@ def candidates(source: str, items: Items, options: Mapping[str, Any],
             parsed.append(("density", exact_decimal(label, text[:-1])))
         else:
             raise RenditionError(label, f'{item!r} is not a width (320) or a density ("2x")')
-    resolve(source, options)  # the options themselves, checked before any arithmetic on them
+    # The options themselves, checked before any arithmetic on them.
+    if resolve(source, options).format == INFO:
+        raise RenditionError("format", "json is the info request, one URL that describes the "
+                                       "source: sign it with sign_info(); srcsets and <picture> "
+                                       "are made of renditions")
 
     def has(name: str) -> bool:
         return options.get(name) is not None
@@ -199,9 +204,67 @@ def candidates(source: str, items: Items, options: Mapping[str, Any],
     return out
 
 
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+
+
 def escape(text: Any) -> str:
-    """Text made safe inside a double-quoted HTML attribute (and in text)."""
-    return html.escape(str(text), quote=True)
+    """Text made safe inside a double-quoted HTML attribute (and in text), with the entities of
+    the JavaScript client (&#39;, where html.escape writes &#x27;), so both write the same."""
+    return re.sub(r"""[&<>"']""", lambda m: _ESCAPES[m.group()], str(text))
+
+
+# A placeholder (§14.2) goes into a style attribute, so only what can't leave CSS's url() nor
+# the attribute is taken: an image data URL in base64, nothing but base64 characters after it.
+_PLACEHOLDER = re.compile(r"data:image/(?:png|jpeg|gif|webp|avif);base64,[A-Za-z0-9+/]+={0,2}")
+
+
+def _check_placeholder(label: str, value: Any) -> str:
+    if not isinstance(value, str) or not _PLACEHOLDER.fullmatch(value):
+        quoted = f"{value[:40]!r}…" if isinstance(value, str) and len(value) > 40 else repr(value)
+        raise RenditionError(label, f"{quoted} is not an image data URL in base64 "
+                                    "(data:image/png;base64,…), the one kind of placeholder put "
+                                    "in a style attribute")
+    return value
+
+
+def placeholder_style(data_url: str) -> str:
+    """The style that paints a placeholder (a data URL) behind the <img> until the image covers
+    it: centred and scaled to cover the box, as the renditions crop by default. Longhands, so a
+    background colour from the page's own CSS stays. The JavaScript client and `rendition sign
+    --picture` write the same text."""
+    return ("background-position:center;background-size:cover;"
+            f"background-image:url({_check_placeholder('placeholder', data_url)})")
+
+
+class _Info(NamedTuple):
+    width: int
+    height: int
+    placeholder: Optional[str]
+
+
+def _info(value: Any) -> _Info:
+    """picture()'s `info`: the info request's answer (§14.2), parsed or as its JSON text → the
+    source's size as displayed and its placeholder (None when it has none, or when the source has
+    alpha: the placeholder would show through the image's transparent pixels once it is loaded).
+    Members it doesn't use are ignored, as the spec asks of readers."""
+    info = value
+    if isinstance(value, (str, bytes)):
+        try:
+            info = json.loads(value)
+        except ValueError:
+            raise RenditionError("info", "is not JSON: give the info request's answer, parsed or "
+                                         "as its text") from None
+    if not isinstance(info, Mapping):
+        raise RenditionError("info", f"{value!r} is not the info request's answer (a mapping "
+                                     "with width and height)")
+    for name in ("width", "height"):
+        side = info.get(name)
+        if isinstance(side, bool) or not isinstance(side, int) or not 1 <= side <= U32_MAX:
+            raise RenditionError("info", f"its {name} {side!r} is not a size in pixels")
+    placeholder = info.get("placeholder")
+    if placeholder is not None:
+        _check_placeholder("info", placeholder)
+    return _Info(info["width"], info["height"], None if info.get("alpha") is True else placeholder)
 
 
 def _attributes(pairs: Sequence[Tuple[str, Any]]) -> str:
@@ -211,7 +274,7 @@ def _attributes(pairs: Sequence[Tuple[str, Any]]) -> str:
 
 
 PICTURE_PARAMS = ("widths", "densities", "sizes", "alt", "formats", "fallback", "source_width",
-                  "source_height", "attributes")
+                  "source_height", "attributes", "info", "placeholder")
 OWN_ATTRIBUTES = ("src", "srcset", "sizes", "alt", "type")  # written from picture()'s parameters
 
 
@@ -234,6 +297,10 @@ def _auto_format(value: Any) -> Optional[str]:
     name = value.lower() if isinstance(value, str) else value
     if is_auto(name):
         return name
+    if name == INFO:
+        raise RenditionError("format", "json is the info request, one URL that describes the "
+                                       "source: sign it with sign_info(), and give its answer to "
+                                       "picture() as info")
     if name in FORMATS or name == "jpeg":
         raise RenditionError("format", "picture() makes one rendition per format: give formats "
                                        "(the <source> elements) and fallback (the <img>), or "
@@ -273,7 +340,10 @@ def picture_plan(source: str, params: Mapping[str, Any]) -> PicturePlan:
     """One <source> per format in `formats` (AVIF, then WebP, by default) and an <img> in the
     fallback format, all at the same widths or densities, with width and height attributes
     computed from the source's size (§8) so the page reserves the image's space before it loads.
-    With format auto or auto-alpha, one <img> instead: its URLs serve every browser (§13.5)."""
+    With format auto or auto-alpha, one <img> instead: its URLs serve every browser (§13.5).
+    `info` (the info request's answer, §14.2) gives the source's size when source_width and
+    source_height don't, and a placeholder, which `placeholder` (a data URL) gives or replaces:
+    the <img> paints it as its background (placeholder_style) until the image arrives."""
     mine = {k: v for k, v in params.items() if k in PICTURE_PARAMS}
     options = {k: v for k, v in params.items() if k not in PICTURE_PARAMS}
     auto = _auto_format(options.get("format"))
@@ -319,7 +389,24 @@ def picture_plan(source: str, params: Mapping[str, Any]) -> PicturePlan:
             raise RenditionError("attributes", f"{name} is written from picture()'s own parameters")
         if value is not None and not isinstance(value, (str, int, float, bool)):
             raise RenditionError("attributes", f"{name}: {value!r} is not text, a number or True/False")
+    info = None if mine.get("info") is None else _info(mine["info"])
     size = _source_size(mine.get("source_width"), mine.get("source_height"))
+    if size is None and info is not None:
+        size = (info.width, info.height)
+    placeholder = (info and info.placeholder if mine.get("placeholder") is None
+                   else _check_placeholder("placeholder", mine["placeholder"]))
+    style = placeholder_style(placeholder) if placeholder else None
+    others = dict(extra)
+    style_name = next((name for name in extra if name.lower() == "style"), None)
+    if style and style_name is not None:
+        # The page's own declarations come after the placeholder's, so they win.
+        own = extra[style_name]
+        if own is not None and own is not False and not isinstance(own, str):
+            raise RenditionError("attributes", f"{style_name}: {own!r} is not text, to follow the "
+                                               "placeholder's declarations")
+        if isinstance(own, str) and own.strip():
+            style = f"{style};{own}"
+        del others[style_name]
     label = "widths" if widths is not None else "densities"
 
     def for_format(f: str) -> Dict[str, Any]:
@@ -346,8 +433,9 @@ def picture_plan(source: str, params: Mapping[str, Any]) -> PicturePlan:
             box = rendered_size(css, *size)
         elif css.width is not None and css.height is not None and css.fit in BOX_FITS:
             box = (css.width, css.height)
+    # Without a placeholder, an own style keeps its place among the other attributes.
     img = {"width": box and box[0], "height": box and box[1], "alt": alt, "loading": "lazy",
-           "decoding": "async", **extra}
+           "decoding": "async", **({"style": style} if style else {}), **others}
     return PicturePlan(formats, sets, sizes, img, largest, auto is not None)
 
 

@@ -3,7 +3,8 @@ write them → the canonical ops segment (§9), and the signed path (§5).
 
 Pure: no I/O and nothing read from the environment. tests/signer-vectors.json and
 tests/vectors.json pin every rule byte for byte, as they do for the renderer (Rust) and the
-JavaScript client, and tests/edge-vectors.json those of format auto (§13).
+JavaScript client, and tests/edge-vectors.json those of format auto (§13). Format json is the
+info request (§14).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ LOSSY = ("jpg", "webp", "avif")  # the formats that take a quality
 AUTO_CHOICES = {"auto": ("avif", "webp", "jpg"), "auto-alpha": ("avif", "webp", "png")}
 AUTO_FORMATS = tuple(AUTO_CHOICES)
 AUTO_EXTRA_BYTES = 5
+# The info request (§14): a JSON description of the source (its size as displayed, format, alpha
+# and a placeholder), signed and stored like a rendition. Its ops are a version at most.
+INFO = "json"
 FITS = ("cover", "contain", "fill", "inside", "outside")
 GRAVITIES = ("n", "ne", "e", "se", "s", "sw", "w", "nw", "smart")
 OPTIONS = ("width", "height", "dpr", "fit", "enlarge", "gravity", "quality", "background",
@@ -211,13 +215,14 @@ def is_auto(ext: Any) -> bool:
 
 def _output_format(source: str, opt: Mapping[str, Any]) -> str:
     """The format option, else the source key's extension; jpeg is jpg; any case. The option may
-    also be auto or auto-alpha (§13.5), never the default: a source named `….auto` has no format."""
+    also be auto or auto-alpha (§13.5), or json for the info request (§14.3), never the default:
+    a source named `….auto` or `….json` has no format."""
     if "format" in opt:
         name = _typed(opt, "format", str).lower()
         name = "jpg" if name == "jpeg" else name
-        if name not in FORMATS and not is_auto(name):
+        if name not in FORMATS and not is_auto(name) and name != INFO:
             raise RenditionError("format", f"{opt['format']!r} is not jpg, jpeg, png, webp, gif, "
-                                           "avif, auto or auto-alpha")
+                                           "avif, auto, auto-alpha or json")
         return name
     name = source.rsplit(".", 1)[1].lower() if "." in source else ""
     name = "jpg" if name == "jpeg" else name
@@ -247,7 +252,7 @@ def _gravity(text: str) -> Optional[str]:
 
 def resolve(source: str, options: Optional[Mapping[str, Any]] = None) -> Resolved:
     """Options as people write them → the canonical rendition (its format jpg, png, webp, gif,
-    avif, auto or auto-alpha). Raises a RenditionError naming the option at fault for anything
+    avif, auto, auto-alpha or json). Raises a RenditionError naming the option at fault for anything
     the server would refuse. None counts as unset."""
     options = {} if options is None else options
     if not isinstance(options, Mapping):
@@ -260,6 +265,12 @@ def resolve(source: str, options: Optional[Mapping[str, Any]] = None) -> Resolve
     if source.startswith("r/"):
         raise RenditionError("source", f"{source!r} is under r/, and renditions cannot be sources")
     ext = _output_format(source, opt)
+    if ext == INFO:
+        # §14.3: the answer describes the source as stored, whatever a rendition would do to it.
+        for name in OPTIONS[:OPTIONS.index("version")]:
+            if name in opt:
+                raise RenditionError(name, "an info request (format json) describes the source; "
+                                           "it takes no option but version or etag")
     # auto and auto-alpha take the rules of avif, which like them takes a quality and may keep
     # transparency (§13.2): q1-100 with q80 left out, and bg-ffffff kept (white is jpg's default).
     rules = "avif" if is_auto(ext) else ext

@@ -5,9 +5,13 @@
     {% rendition_picture image.name widths="320,640,1280" sizes="(min-width: 60em) 50vw, 100vw" alt=image.alt source_width=image.width source_height=image.height %}
     {% rendition_picture image.name widths="320,640,1280" sizes="100vw" alt=image.alt format="auto" %}
 
+    {% rendition_picture image.name widths="320,640,1280" sizes="100vw" alt=image.alt info=image.info %}
+
 format="auto" (or "auto-alpha", for images that may be transparent) signs URLs that the CDN
 answers with AVIF, WebP or JPEG (PNG) by the browser's Accept header: rendition_picture then
-writes one <img>, no <picture>.
+writes one <img>, no <picture>. info is the info request's answer (a mapping or its JSON text;
+{% rendition image.name format="json" %} is its URL): it gives the source's size and a
+placeholder that the <img> paints as its background; placeholder= gives a data URL instead.
 
 Keys come from settings.RENDITION_KEYS (RENDITION_KEYS's format, ID:SECRET[,…]; read it from the
 environment in settings.py, never commit it) and the CDN origin from settings.RENDITION_BASE.
@@ -62,5 +66,6 @@ def rendition_srcset(source: str, items: Any, **options: Any) -> str:
 def rendition_picture(source: str, **params: Any) -> SafeString:
     """<picture> markup: {% rendition_picture image.name widths="320,640" sizes="100vw" alt="…" %},
     or one <img> with format="auto" or "auto-alpha". class, id, style, title, loading, decoding,
-    fetchpriority, referrerpolicy and crossorigin go to the <img>."""
+    fetchpriority, referrerpolicy and crossorigin go to the <img>; info=image.info paints its
+    placeholder behind it."""
     return SafeString(_signer().picture(source, template_params(params)))
