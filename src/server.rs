@@ -25,6 +25,8 @@ use crate::store::IMMUTABLE;
 
 /// Path that answers the service's counters as JSON.
 pub const STATS_PATH: &str = "/_rendition/stats";
+/// How an info request's path ends (docs/url-format.md §14).
+const INFO_SUFFIX: &str = ".json";
 
 /// Serves `service` on an already bound listener until `shutdown` completes.
 pub async fn serve(
@@ -70,6 +72,14 @@ async fn handle(State(service): State<Arc<Service>>, req: Request) -> Response {
         response
             .headers_mut()
             .append(header::VARY, http::HeaderValue::from_static("Accept"));
+    }
+    if routed.starts_with(PREFIX) && routed.ends_with(INFO_SUFFIX) {
+        // Info requests may be fetched by a page of another origin, as the template's r/*.json
+        // behaviour allows with CloudFront's SimpleCORS policy.
+        response.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            http::HeaderValue::from_static("*"),
+        );
     }
     // How a rendition was answered, where browsers' Resource Timing can read it (the demo
     // page shows it): `rendition;desc="rendered";dur=…`, or `desc="hit"` for a stored file,

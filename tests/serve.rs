@@ -138,6 +138,91 @@ async fn a_miss_renders_stores_and_then_hits() {
 }
 
 #[tokio::test]
+async fn info_requests_answer_json_with_a_placeholder_and_are_stored() {
+    use base64::Engine as _;
+    let dir = folder();
+    // A transparent PNG beside the opaque JPEG: a disc on a clear background.
+    let disc = image::RgbaImage::from_fn(300, 200, |x, y| {
+        let (dx, dy) = (x as i32 - 150, y as i32 - 100);
+        let inside = dx * dx + dy * dy < 80 * 80;
+        image::Rgba([20, 120, 220, if inside { 255 } else { 0 }])
+    });
+    disc.save(dir.path().join("img/disc.png")).unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let c = client();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for (source, size, alpha) in [
+        ("img/photo.jpg", (640, 480), false),
+        ("img/disc.png", (300, 200), true),
+    ] {
+        let path = sign(source, Ops::default(), rendition::auto::Output::Info);
+        let r = c.get(server.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{source}");
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
+        assert_eq!(
+            r.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        let body = r.bytes().await.unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(doc["width"].as_u64(), Some(size.0), "{source}: {doc}");
+        assert_eq!(doc["height"].as_u64(), Some(size.1), "{source}");
+        assert_eq!(doc["alpha"], alpha, "{source}");
+        assert_eq!(doc["frames"], 1);
+        assert!(b64.decode(doc["thumbhash"].as_str().unwrap()).is_ok());
+        let png = doc["placeholder"]
+            .as_str()
+            .and_then(|u| u.strip_prefix("data:image/png;base64,"))
+            .unwrap_or_else(|| panic!("{source}: placeholder is a PNG data URL: {doc}"));
+        let ph = image::load_from_memory(&b64.decode(png).unwrap()).unwrap();
+        // The placeholder keeps the aspect ratio, roughly, and the transparency.
+        let (pw, phh) = (ph.width(), ph.height());
+        assert!(pw > phh && pw <= 32, "{source}: {pw}x{phh}");
+        assert_eq!(ph.color().has_alpha(), alpha, "{source}");
+        // Stored under its key, served as a file from then on.
+        assert_eq!(std::fs::read(dir.path().join(&path[1..])).unwrap(), body);
+        let r = c.get(server.url(&path)).send().await.unwrap();
+        assert_eq!(r.headers()["x-rendition"], "hit");
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    }
+    // Images need no CORS.
+    let image = sign("img/photo.jpg", width(32), Format::Png);
+    let r = c.get(server.url(&image)).send().await.unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    // A missing source is 404 as for a render, and nothing is stored; an info path with
+    // operations is 400.
+    let missing = sign(
+        "img/none.jpg",
+        Ops::default(),
+        rendition::auto::Output::Info,
+    );
+    let r = c.get(server.url(&missing)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(!dir.path().join(&missing[1..]).exists());
+    let sized = missing.replace("/-.json", "/w64.json");
+    assert_eq!(
+        c.get(server.url(&sized)).send().await.unwrap().status(),
+        400
+    );
+    // A purge deletes the info with the source's renditions, and leaves other sources' alone.
+    drop(server);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(["purge", "img/photo.jpg", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let left: Vec<String> = files_under(dir.path())
+        .into_iter()
+        .filter(|f| f.starts_with("r/"))
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with("r/img/disc.png/") && left[0].ends_with("/-.json"));
+}
+
+#[tokio::test]
 async fn head_on_a_miss_renders_without_a_body() {
     let dir = folder();
     let server = Server::start(dir.path(), &[]);

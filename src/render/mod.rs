@@ -15,6 +15,7 @@
 
 use fast_image_resize as fr;
 
+use crate::auto::{Output, INFO_CONTENT_TYPE};
 use crate::error::{Error, Result};
 use crate::ops::{Format, Ops};
 use crate::plan::{Orientation, Plan, Rect};
@@ -22,6 +23,7 @@ use crate::Limits;
 
 use decode::decode;
 use encode::{encode, encode_jpeg_ycc, subsamples_chroma};
+pub use info::{info, Info};
 pub use jpeg::Declined;
 use pixels::{blur, flatten, pad, reorient, sharpen};
 pub use probe::probe;
@@ -66,6 +68,16 @@ impl SourceFormat {
             ));
         };
         Ok(f)
+    }
+
+    /// The format's name as the info request reports it: `jpeg`, `png`, `webp` or `gif`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceFormat::Jpeg => "jpeg",
+            SourceFormat::Png => "png",
+            SourceFormat::Webp => "webp",
+            SourceFormat::Gif => "gif",
+        }
     }
 
     fn image_format(self) -> image::ImageFormat {
@@ -199,6 +211,42 @@ impl<'a> Deadline<'a> {
     }
 }
 
+/// What a path asks for, made: a rendition's or an info request's bytes and content type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Made {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+    /// As [`Rendered::jpeg_fallback`].
+    pub jpeg_fallback: Option<Declined>,
+}
+
+/// Makes what `output` asks of `source`: a rendition with `ops` ([`render`]) or, for an info
+/// request, its JSON ([`info`]). An auto path has no concrete output and is refused (400).
+pub fn make(
+    source: &[u8],
+    ops: &Ops,
+    output: Output,
+    limits: &Limits,
+    deadline: Deadline,
+) -> Result<Made> {
+    match output.format() {
+        Some(format) => render(source, ops, format, limits, deadline).map(|r| Made {
+            bytes: r.bytes,
+            content_type: format.content_type(),
+            jpeg_fallback: r.jpeg_fallback,
+        }),
+        None if output == Output::Info => Ok(Made {
+            bytes: info(source, limits, deadline)?.to_json()?.into_bytes(),
+            content_type: INFO_CONTENT_TYPE,
+            jpeg_fallback: None,
+        }),
+        None => Err(Error::BadRequest(format!(
+            "{} is negotiated before rendering",
+            output.extension()
+        ))),
+    }
+}
+
 /// Renders `source` with `ops` into `format`, within `limits`, stopping with
 /// [`Error::Timeout`] if `deadline` passes.
 pub fn render(
@@ -319,6 +367,7 @@ pub fn render(
 
 mod decode;
 mod encode;
+mod info;
 mod jpeg;
 mod pixels;
 mod probe;

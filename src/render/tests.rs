@@ -1102,3 +1102,149 @@ fn a_gif_without_any_colour_table_shows_black_as_in_chrome() {
         &px[..4]
     );
 }
+
+/// The placeholder an info request makes, decoded: its pixels as RGBA.
+fn placeholder(info: &Info) -> image::RgbaImage {
+    let png = info.placeholder_png().unwrap();
+    image::load_from_memory_with_format(&png, image::ImageFormat::Png)
+        .unwrap()
+        .into_rgba8()
+}
+
+#[test]
+fn info_describes_the_source_as_displayed() {
+    // Every orientation: the size is the displayed one, and the placeholder shows the
+    // displayed image (its top-left quadrant's colour at its top-left).
+    let (w, h) = (64, 32);
+    let pixels = quadrants(w, h);
+    for (value, top_left) in [(1, RED), (3, YELLOW), (6, BLUE), (8, GREEN)] {
+        let src = jpeg(w, h, &pixels, Some(value));
+        let info = info(&src, &Limits::default(), Deadline::none()).unwrap();
+        let swapped = value >= 5;
+        let expected = if swapped { (h, w) } else { (w, h) };
+        assert_eq!((info.width, info.height), expected, "orientation {value}");
+        assert_eq!(info.format, SourceFormat::Jpeg);
+        assert!(!info.alpha);
+        assert_eq!(info.frames, 1);
+        // ThumbHash keeps the aspect ratio approximately and the colours roughly: the corner
+        // is nearer its quadrant's colour than any other quadrant's.
+        let ph = placeholder(&info);
+        let (pw, phh) = ph.dimensions();
+        assert_eq!(pw > phh, !swapped, "orientation {value}: {pw}x{phh}");
+        let corner = rgb_at(&ph, pw / 8, phh / 8);
+        let dist = |c: [u8; 3]| -> u32 {
+            (0..3)
+                .map(|i| (i32::from(corner[i]) - i32::from(c[i])).unsigned_abs())
+                .sum()
+        };
+        let nearest = [RED, GREEN, BLUE, YELLOW]
+            .into_iter()
+            .min_by_key(|c| dist(*c))
+            .unwrap();
+        assert_eq!(nearest, top_left, "orientation {value}: corner {corner:?}");
+    }
+}
+
+#[test]
+fn info_reports_transparency_only_when_a_pixel_is_transparent() {
+    let (w, h) = (200, 120);
+    let mut rgba: Vec<u8> = quadrants(w, h)
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    // An RGBA PNG whose pixels are all opaque has no transparency to keep.
+    let opaque = info(&png_rgba(w, h, &rgba), &Limits::default(), Deadline::none()).unwrap();
+    assert_eq!((opaque.width, opaque.height), (w, h));
+    assert_eq!(opaque.format, SourceFormat::Png);
+    assert!(!opaque.alpha);
+    // One transparent pixel, which a 100-px thumbnail would average away, still counts.
+    rgba[(57 * w as usize + 131) * 4 + 3] = 0;
+    let one = info(&png_rgba(w, h, &rgba), &Limits::default(), Deadline::none()).unwrap();
+    assert!(one.alpha);
+    // A transparent half shows in the placeholder too.
+    for px in rgba.chunks_exact_mut(4).take((w * h / 2) as usize) {
+        px[3] = 0;
+    }
+    let half = info(&png_rgba(w, h, &rgba), &Limits::default(), Deadline::none()).unwrap();
+    let ph = placeholder(&half);
+    let (pw, phh) = ph.dimensions();
+    assert!(
+        ph.get_pixel(pw / 2, phh / 8).0[3] < 64,
+        "{:?}",
+        ph.get_pixel(pw / 2, 0)
+    );
+    assert!(ph.get_pixel(pw / 2, phh - 1 - phh / 8).0[3] > 192);
+}
+
+#[test]
+fn info_json_is_what_the_spec_says() {
+    use base64::Engine as _;
+    let src = jpeg(640, 480, &quadrants(640, 480), Some(6));
+    let info = info(&src, &Limits::default(), Deadline::none()).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&info.to_json().unwrap()).unwrap();
+    assert_eq!(doc["width"], 480);
+    assert_eq!(doc["height"], 640);
+    assert_eq!(doc["format"], "jpeg");
+    assert_eq!(doc["alpha"], false);
+    assert_eq!(doc["frames"], 1);
+    let hash = base64::engine::general_purpose::STANDARD
+        .decode(doc["thumbhash"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(hash, info.thumbhash);
+    assert!(
+        (20..=30).contains(&hash.len()),
+        "a ThumbHash is about 25 bytes"
+    );
+    let url = doc["placeholder"].as_str().unwrap();
+    let png = url.strip_prefix("data:image/png;base64,").unwrap();
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(png)
+        .unwrap();
+    assert_eq!(png, info.placeholder_png().unwrap());
+    assert!(
+        url.len() < 3000,
+        "placeholder data URL is {} bytes",
+        url.len()
+    );
+    assert_eq!(doc.as_object().unwrap().len(), 7, "{doc}");
+}
+
+#[test]
+fn info_counts_frames_and_refuses_what_a_render_refuses() {
+    use image::codecs::gif::GifEncoder;
+    use image::{Frame, RgbaImage};
+    let mut gif = Vec::new();
+    {
+        let mut enc = GifEncoder::new(&mut gif);
+        for i in 0..3u8 {
+            let img = RgbaImage::from_pixel(8, 6, image::Rgba([i * 80, 0, 0, 255]));
+            enc.encode_frame(Frame::new(img)).unwrap();
+        }
+    }
+    let i = info(&gif, &Limits::default(), Deadline::none()).unwrap();
+    assert_eq!((i.width, i.height, i.frames), (8, 6, 3));
+    assert_eq!(i.format, SourceFormat::Gif);
+
+    // The same error (so the same status) as a render of the same source.
+    let src = jpeg(64, 64, &quadrants(64, 64), None);
+    let small = Limits {
+        max_source_pixels: 1000,
+        ..Limits::default()
+    };
+    for (bad, limits) in [
+        (&b"hello, world"[..], Limits::default()),
+        (&src[..40], Limits::default()),
+        (&src[..], small),
+    ] {
+        let want = render(bad, &Ops::default(), Format::Png, &limits, Deadline::none())
+            .unwrap_err()
+            .status();
+        let got = info(bad, &limits, Deadline::none()).unwrap_err().status();
+        assert_eq!(got, want);
+    }
+    // A 1×1 source has a placeholder too.
+    let dot = jpeg(1, 1, &[10, 200, 30], None);
+    let i = info(&dot, &Limits::default(), Deadline::none()).unwrap();
+    assert_eq!((i.width, i.height), (1, 1));
+    assert!(placeholder(&i).width() >= 1);
+}

@@ -28,7 +28,6 @@ pub use respond::{error_response, options_response, Outcome};
 use crate::auto::Output;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::ops::Format;
 use crate::render::{self, Deadline};
 use crate::request::{is_rendition_key, KeyRing, RenderRequest};
 use crate::store::{bare_etag, NewObject, Put, Store};
@@ -233,7 +232,7 @@ impl Service {
             Ok((produced, outcome)) => {
                 // A negotiated key's redirect names the auto path the viewer asked for, so the
                 // browser and the caches keep one URL; the edge rewrites it again, to a hit.
-                let location = negotiated_from(path).unwrap_or(path);
+                let location = crate::auto::auto_path_of(path).unwrap_or(path);
                 let mut r = self.success(method, location, &produced, outcome);
                 report.outcome = outcome.as_str();
                 report.bytes_out = produced.bytes.len() as u64;
@@ -280,16 +279,16 @@ impl Service {
         let req = self.keys.verify(path)?;
         report.source = Some(req.source.clone());
         report.ops = Some(req.file_name());
-        let Some(format) = req.format() else {
+        if req.output.content_type().is_none() {
             return Err(unnegotiated(&req));
-        };
+        }
         self.check_source_allowed(&req.source)?;
         let key = path[1..].to_string();
         self.store.check_key(&key)?;
 
         let (result, ran) = self
             .flights
-            .run(&key, || self.produce(&req, format, &key, miss))
+            .run(&key, || self.produce(&req, &key, miss))
             .await;
         let produced = result?;
         let outcome = match (produced.existing, ran) {
@@ -321,13 +320,7 @@ impl Service {
     /// Renders and stores one key; runs once per key among concurrent requests. Everything from
     /// the lookup to the stored result runs within the render budget, so a stalled store is
     /// answered 504 in time rather than holding the request.
-    async fn produce(
-        &self,
-        req: &RenderRequest,
-        format: Format,
-        key: &str,
-        miss: Miss,
-    ) -> Result<Arc<Produced>> {
+    async fn produce(&self, req: &RenderRequest, key: &str, miss: Miss) -> Result<Arc<Produced>> {
         let deadline = miss.deadline;
         let configured = Duration::from_millis(self.config.limits.render_timeout_ms);
         let budget = match deadline {
@@ -362,22 +355,22 @@ impl Service {
             let bytes_in = source.bytes.len() as u64;
             // Recorded on the rendition, so a purge can tell it from renditions of an older source.
             let source_etag = source.meta.etag.clone();
-            let ops = req.ops.clone();
-            let rendered = tokio::task::spawn_blocking(move || {
+            let (ops, output) = (req.ops.clone(), req.output);
+            let made = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
                 let passed = move || Instant::now() >= deadline;
                 let deadline = Deadline::new(budget_ms, &passed);
-                render::render(&source.bytes, &ops, format, &limits, deadline)
+                render::make(&source.bytes, &ops, output, &limits, deadline)
             })
             .await
             .map_err(|e| Error::Internal(format!("render task: {e}")))??;
             let rendered_at = started.elapsed();
-            if let Some(reason) = rendered.jpeg_fallback {
+            if let Some(reason) = made.jpeg_fallback {
                 self.stats.jpeg_fallbacks.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(key, %reason, "jpeg source decoded by jpeg-decoder");
             }
-            let content_type = rendered.format.content_type().to_string();
-            let bytes = Bytes::from(rendered.bytes);
+            let content_type = made.content_type.to_string();
+            let bytes = Bytes::from(made.bytes);
             let new = NewObject::new(&content_type).rendered_from(&source_etag);
             let etag = match self.store.put_new(key, bytes.clone(), new).await? {
                 Put::Created(meta) => Some(meta.etag),
@@ -387,8 +380,6 @@ impl Service {
             let stored_from = etag.is_some().then_some(source_etag);
             tracing::debug!(
                 key,
-                width = rendered.width,
-                height = rendered.height,
                 bytes = bytes.len(),
                 ms = started.elapsed().as_millis() as u64,
                 read_us = read.as_micros() as u64,
@@ -505,16 +496,6 @@ impl Service {
     }
 }
 
-/// The auto path a negotiated key was rewritten from (`…/w640.auto.avif` → `…/w640.auto`), or
-/// `None` for any other path.
-fn negotiated_from(path: &str) -> Option<&str> {
-    let (auto_path, _choice) = path.rsplit_once('.')?;
-    let ext = &auto_path[auto_path.rfind(['.', '/'])? + 1..];
-    crate::auto::Auto::from_extension(ext)
-        .filter(|_| auto_path.ends_with(&format!(".{ext}")))
-        .map(|_| auto_path)
-}
-
 /// The 400 for an auto path that reached the origin as it is: the edge chooses its format
 /// from `Accept` before the cache (docs/url-format.md §13.4), so it never should.
 fn unnegotiated(req: &RenderRequest) -> Error {
@@ -600,6 +581,55 @@ mod tests {
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.headers()["x-rendition"], "existing");
         assert_eq!(r.headers()[header::CONTENT_TYPE], "image/png");
+    }
+
+    #[tokio::test]
+    async fn info_requests_are_stored_as_json_and_fail_as_renders_do() {
+        use crate::auto::Output;
+        let (store, svc) = service(Answer::Redirect);
+        store.insert("img/broken.jpg", jpeg()[..60].to_vec());
+        let info = keys()
+            .sign_new("img/a.jpg", Ops::default(), Output::Info)
+            .unwrap();
+        assert!(info.ends_with("/-.json"), "{info}");
+        let r = svc.miss(&Method::GET, &info).await;
+        assert_eq!(r.status(), StatusCode::FOUND);
+        let stored = store.get(&info[1..], u64::MAX).await.unwrap();
+        assert_eq!(stored.meta.content_type, "application/json");
+        let doc: serde_json::Value = serde_json::from_slice(&stored.bytes).unwrap();
+        assert_eq!(
+            (doc["width"].as_u64(), doc["height"].as_u64()),
+            (Some(64), Some(48))
+        );
+        assert_eq!(doc["format"], "jpeg");
+        let r = svc.miss(&Method::GET, &info).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(r.headers()[header::CACHE_CONTROL], IMMUTABLE);
+
+        // An undecodable or missing source: the status a render of it gets, nothing stored.
+        for source in ["img/broken.jpg", "img/missing.jpg"] {
+            let info = keys()
+                .sign_new(source, Ops::default(), Output::Info)
+                .unwrap();
+            let render = path(source, 32);
+            let (a, b) = (
+                svc.miss(&Method::GET, &info).await.status(),
+                svc.miss(&Method::GET, &render).await.status(),
+            );
+            assert!(a.is_client_error(), "{source}: {a}");
+            assert_eq!(a, b, "{source}");
+            assert!(store
+                .keys()
+                .iter()
+                .all(|k| !k.starts_with(&format!("r/{source}"))));
+        }
+        // Operations other than a version are refused before anything is read.
+        let sized = info.replace("/-.json", "/w32.json");
+        assert_eq!(
+            svc.miss(&Method::GET, &sized).await.status(),
+            StatusCode::BAD_REQUEST
+        );
     }
 
     #[tokio::test]

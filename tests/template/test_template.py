@@ -482,15 +482,18 @@ def load_embed():
 EDGE_SOURCE = REPOSITORY / "edge" / "viewer-request.js"
 # "Maximum size of a function: 10 KB" (CloudFront Functions quotas), as 10,240 bytes.
 MAX_FUNCTION_BYTES = 10 * 1024
-RENDITION_PATTERNS = ["r/*.auto", "r/*.auto-alpha", "r/*"]  # first match wins: auto first
+RENDITION_PATTERNS = ["r/*.auto", "r/*.auto-alpha", "r/*.json", "r/*"]  # first match wins
+# CloudFront's managed response headers policy SimpleCORS: Access-Control-Allow-Origin: *.
+SIMPLE_CORS = "60669652-455b-4ae9-85a4-c4c02393f86c"
 VIEWER_REQUEST = [{"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": ["EdgeFunction", "FunctionARN"]}}]
 
 
 def problems_edge(raw: dict, expanded: dict) -> list[str]:
     """The edge function is edge/viewer-request.js on cloudfront-js-2.0, with the stack's key
     value store, published, within 10 KB, switched by EdgeSignatureCheck alone; it runs on the
-    viewer requests of every rendition behaviour and of nothing else; the auto behaviours come
-    first and differ from r/* only by Vary: Accept."""
+    viewer requests of every rendition behaviour and of nothing else; the auto and info behaviours
+    come first and differ from r/* only by their response headers (Vary: Accept on auto paths,
+    the managed SimpleCORS on info requests)."""
     found = []
     resources = raw["Resources"]
     functions = [n for n, r in resources.items() if r["Type"] == "AWS::CloudFront::Function"]
@@ -541,15 +544,19 @@ def problems_edge(raw: dict, expanded: dict) -> list[str]:
             if policy is not None:
                 found.append("r/* adds response headers: Vary: Accept belongs to auto paths only")
             continue
+        rest = {k: v for k, v in behaviour.items() if k not in ("PathPattern", "ResponseHeadersPolicyId")}
+        if rest != {k: v for k, v in plain.items() if k != "PathPattern"}:
+            found.append(f"behaviour {pattern} differs from r/* in more than its response headers")
+        if pattern == "r/*.json":
+            if policy != SIMPLE_CORS:
+                found.append(f"r/*.json answers without the managed SimpleCORS policy: {policy}")
+            continue
         headers = None
         if isinstance(policy, dict) and list(policy) == ["Ref"] and policy["Ref"] in resources:
             policy_config = resources[policy["Ref"]]["Properties"]["ResponseHeadersPolicyConfig"]
             headers = policy_config.get("CustomHeadersConfig", {}).get("Items")
         if headers != [{"Header": "Vary", "Value": "Accept", "Override": True}]:
             found.append(f"behaviour {pattern} does not answer with exactly Vary: Accept: {headers}")
-        rest = {k: v for k, v in behaviour.items() if k not in ("PathPattern", "ResponseHeadersPolicyId")}
-        if rest != {k: v for k, v in plain.items() if k != "PathPattern"}:
-            found.append(f"behaviour {pattern} differs from r/* in more than Vary: Accept")
     return found
 
 
@@ -831,8 +838,12 @@ def edge_switch_loosened(t: dict) -> None:
     t["Parameters"]["EdgeSignatureCheck"]["AllowedValues"].append("maybe")
 
 
+def behaviour(t: dict, pattern: str) -> dict:
+    return next(b for b in rendition_behaviours(t) if b.get("PathPattern") == pattern)
+
+
 def edge_off_plain_behaviour(t: dict) -> None:
-    del rendition_behaviours(t)[2]["FunctionAssociations"]
+    del behaviour(t, "r/*")["FunctionAssociations"]
 
 
 def edge_on_viewer_response(t: dict) -> None:
@@ -850,11 +861,24 @@ def auto_behaviour_after_plain(t: dict) -> None:
 
 
 def auto_without_vary(t: dict) -> None:
-    del rendition_behaviours(t)[1]["ResponseHeadersPolicyId"]
+    del behaviour(t, "r/*.auto-alpha")["ResponseHeadersPolicyId"]
 
 
 def vary_on_every_rendition(t: dict) -> None:
-    rendition_behaviours(t)[2]["ResponseHeadersPolicyId"] = {"Ref": "AutoFormatHeadersPolicy"}
+    behaviour(t, "r/*")["ResponseHeadersPolicyId"] = {"Ref": "AutoFormatHeadersPolicy"}
+
+
+def info_without_cors(t: dict) -> None:
+    del behaviour(t, "r/*.json")["ResponseHeadersPolicyId"]
+
+
+def info_behaviour_after_plain(t: dict) -> None:
+    behaviours = rendition_behaviours(t)
+    behaviours.append(behaviours.pop(behaviours.index(behaviour(t, "r/*.json"))))
+
+
+def info_other_cache_policy(t: dict) -> None:
+    behaviour(t, "r/*.json")["CachePolicyId"] = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 
 
 def auto_behaviour_other_cache_policy(t: dict) -> None:
@@ -912,6 +936,9 @@ def auto_behaviour_other_cache_policy(t: dict) -> None:
         (auto_without_vary, problems_edge),
         (vary_on_every_rendition, problems_edge),
         (auto_behaviour_other_cache_policy, problems_edge),
+        (info_without_cors, problems_edge),
+        (info_behaviour_after_plain, problems_edge),
+        (info_other_cache_policy, problems_edge),
     ],
     ids=lambda f: f.__name__,
 )

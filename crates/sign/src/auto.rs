@@ -5,14 +5,19 @@
 //! function, or `rendition serve`) rewrites it to a **negotiated key** (`…/w640.auto.avif`)
 //! before the cache lookup, so a cache holds at most three objects per auto path. The negotiated
 //! key carries the auto path's signature unchanged. [`Output`] is what a path's extension asks
-//! for, [`Auto`] the two auto formats and their choices, [`negotiate_path`] the rewrite. Pure:
-//! no I/O.
+//! for, [`Auto`] the two auto formats and their choices, [`negotiate_path`] the rewrite and
+//! [`auto_path_of`] its inverse. Pure: no I/O.
 
 use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{bad, Error, Result};
-use crate::ops::Format;
+use crate::ops::{Format, Ops};
+
+/// The extension of an info request (§14).
+pub const INFO_EXTENSION: &str = "json";
+/// The content type an info request is stored and served with.
+pub const INFO_CONTENT_TYPE: &str = "application/json";
 
 /// An output format chosen per request: AVIF, else WebP, else a fallback every client decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -133,6 +138,9 @@ pub enum Output {
     /// `.auto.avif`: a negotiated key, rendered and stored as the chosen format and signed as
     /// its auto path.
     Negotiated(Auto, Format),
+    /// `.json`: an info request (§14). Not an image: the source's displayed size, format,
+    /// transparency and a ThumbHash placeholder, as JSON. Its ops are at most a version.
+    Info,
 }
 
 impl From<Format> for Output {
@@ -148,11 +156,12 @@ impl From<Auto> for Output {
 }
 
 impl Output {
-    /// The concrete format to render; `None` for an auto path, which is never rendered.
+    /// The concrete format to render; `None` for an auto path, which is never rendered, and
+    /// for an info request, which is not an image.
     pub fn format(self) -> Option<Format> {
         match self {
             Output::Format(f) | Output::Negotiated(_, f) => Some(f),
-            Output::Auto(_) => None,
+            Output::Auto(_) | Output::Info => None,
         }
     }
 
@@ -160,24 +169,55 @@ impl Output {
     pub fn auto(self) -> Option<Auto> {
         match self {
             Output::Auto(a) | Output::Negotiated(a, _) => Some(a),
-            Output::Format(_) => None,
+            Output::Format(_) | Output::Info => None,
         }
     }
 
-    /// The format whose rules the operations follow.
-    pub fn rules(self) -> Format {
+    /// The image format whose rules the operations follow; `None` for an info request, whose
+    /// only operation is a version.
+    pub fn rules(self) -> Option<Format> {
         match self {
-            Output::Format(f) => f,
-            Output::Auto(a) | Output::Negotiated(a, _) => a.rules(),
+            Output::Format(f) => Some(f),
+            Output::Auto(a) | Output::Negotiated(a, _) => Some(a.rules()),
+            Output::Info => None,
         }
     }
 
-    /// The extension as it appears in the path: `webp`, `auto`, `auto.avif`.
+    /// The content type of what is stored under this output's key (`None` for an auto path,
+    /// which is never stored).
+    pub fn content_type(self) -> Option<&'static str> {
+        match self {
+            Output::Info => Some(INFO_CONTENT_TYPE),
+            other => other.format().map(Format::content_type),
+        }
+    }
+
+    /// Checks that `ops` are valid and canonical for this output: the format's rules of §3,
+    /// or for an info request nothing but a version (§14).
+    pub fn validate(self, ops: &Ops) -> Result<()> {
+        match self.rules() {
+            Some(format) => ops.validate(format),
+            None => {
+                let version_only = Ops {
+                    version: ops.version.clone(),
+                    ..Ops::default()
+                };
+                if *ops != version_only {
+                    return Err(bad(format!(
+                        "an info request (.{INFO_EXTENSION}) takes no operation but a version (v…), not {:?}",
+                        ops.segment()
+                    )));
+                }
+                ops.validate(Format::Png)
+            }
+        }
+    }
+
+    /// The extension as it appears in the path: `webp`, `auto`, `auto.avif`, `json`.
     pub fn extension(self) -> String {
         match self {
-            Output::Format(f) => f.extension().to_string(),
-            Output::Auto(a) => a.extension().to_string(),
             Output::Negotiated(a, f) => format!("{}.{}", a.extension(), f.extension()),
+            other => other.signed_extension().to_string(),
         }
     }
 
@@ -186,6 +226,7 @@ impl Output {
         match self {
             Output::Format(f) => f.extension(),
             Output::Auto(a) | Output::Negotiated(a, _) => a.extension(),
+            Output::Info => INFO_EXTENSION,
         }
     }
 
@@ -194,7 +235,7 @@ impl Output {
     /// refused where another is stored.
     pub(crate) fn reserved_len(self) -> usize {
         match self {
-            Output::Format(_) => 0,
+            Output::Format(_) | Output::Info => 0,
             Output::Auto(a) | Output::Negotiated(a, _) => {
                 let longest = a.choices().iter().map(|f| f.extension().len()).max();
                 1 + longest.unwrap_or(0)
@@ -211,7 +252,7 @@ impl Output {
             Output::Auto(a) | Output::Negotiated(a, _) => {
                 Err(bad(format!("{a} is negotiated to {}", choice_list(a))))
             }
-            Output::Format(f) => Err(bad(format!("{} is not an auto format", f.extension()))),
+            other => Err(bad(format!("{} is not an auto format", other.extension()))),
         }
     }
 
@@ -238,6 +279,9 @@ impl Output {
         if let Some(a) = Auto::from_extension(ext) {
             return Ok((ops, Output::Auto(a)));
         }
+        if ext == INFO_EXTENSION {
+            return Ok((ops, Output::Info));
+        }
         Ok((ops, Output::Format(Format::from_extension(ext)?)))
     }
 }
@@ -254,6 +298,16 @@ pub fn negotiate_path<'a>(path: &str, accept: impl IntoIterator<Item = &'a str>)
     let ext = &path[path.rfind(['.', '/'])? + 1..];
     let auto = Auto::from_extension(ext).filter(|_| path.ends_with(&format!(".{ext}")))?;
     Some(format!("{path}.{}", auto.negotiate(accept).extension()))
+}
+
+/// The auto path a negotiated key was rewritten from (`…/w640.auto.avif` → `…/w640.auto`):
+/// the inverse of [`negotiate_path`]; `None` for any other path. Only looks at the extensions.
+pub fn auto_path_of(path: &str) -> Option<&str> {
+    let (auto_path, _choice) = path.rsplit_once('.')?;
+    let ext = &auto_path[auto_path.rfind(['.', '/'])? + 1..];
+    Auto::from_extension(ext)
+        .filter(|_| auto_path.ends_with(&format!(".{ext}")))
+        .map(|_| auto_path)
 }
 
 #[cfg(test)]
@@ -312,6 +366,19 @@ mod tests {
             "/r/a.auto/k1.x/w640",
         ] {
             assert_eq!(negotiate_path(other, accept), None, "{other}");
+        }
+        // And back: a negotiated key names its auto path; nothing else does.
+        for path in ["/r/a.jpg/k1.x/w640.auto", "/r/a.jpg/k1.x/-.auto-alpha"] {
+            let key = negotiate_path(path, accept).unwrap();
+            assert_eq!(auto_path_of(&key), Some(path));
+        }
+        for other in [
+            "/r/a.jpg/k1.x/w640.auto",
+            "/r/a.jpg/k1.x/w640.webp",
+            "/r/a.jpg/k1.x/-.json",
+            "/r/a.auto/k1.x/w640.jpg",
+        ] {
+            assert_eq!(auto_path_of(other), None, "{other}");
         }
     }
 

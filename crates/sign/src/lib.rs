@@ -34,7 +34,7 @@ pub mod ops;
 pub mod options;
 pub mod request;
 
-pub use auto::{negotiate_path, Auto, Output};
+pub use auto::{auto_path_of, negotiate_path, Auto, Output};
 pub use error::{Error, Result};
 pub use ops::{Fit, Format, Gravity, Ops};
 pub use options::Options;

@@ -234,7 +234,7 @@ impl Format {
             .find(|f| f.extension() == ext)
             .ok_or_else(|| {
                 bad(format!(
-                    "unknown output format {ext:?} (jpg, png, webp, gif, avif, auto, auto-alpha)"
+                    "unknown output format {ext:?} (jpg, png, webp, gif, avif, auto, auto-alpha, json)"
                 ))
             })
     }
@@ -545,6 +545,14 @@ impl Ops {
 
     /// Reads an ops segment, accepting only the canonical form for `format`.
     pub fn parse_segment(segment: &str, format: Format) -> Result<Ops> {
+        let ops = Ops::parse_tokens(segment)?;
+        ops.validate(format)?;
+        Ok(ops)
+    }
+
+    /// Reads an ops segment's tokens, in canonical order and spelling, without checking what
+    /// they mean together or for a format ([`Ops::validate`] does).
+    pub fn parse_tokens(segment: &str) -> Result<Ops> {
         if segment == EMPTY_SEGMENT {
             return Ok(Ops::default());
         }
@@ -569,7 +577,6 @@ impl Ops {
             }
             next = rank + 1;
         }
-        ops.validate(format)?;
         Ok(ops)
     }
 }

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::auto::{Auto, Output};
+use crate::auto::{Auto, Output, INFO_EXTENSION};
 use crate::error::{bad, Error, Result};
 use crate::ops::{Fit, Format, Gravity, Ops, Rgb, Rotation, Tenths, MAX_SIDE, MAX_VERSION_LEN};
 use crate::request::check_source_key;
@@ -116,8 +116,8 @@ pub struct Options {
     )]
     pub etag: Option<String>,
     /// Output format: jpg (or jpeg), png, webp, gif, avif, or auto or auto-alpha (chosen per
-    /// request from `Accept`); any case. Default: the source key's extension, when it is one
-    /// of the concrete formats.
+    /// request from `Accept`), or json for an info request (§14 of the URL format); any case.
+    /// Default: the source key's extension, when it is one of the concrete formats.
     #[cfg_attr(
         feature = "json",
         serde(default, skip_serializing_if = "Option::is_none")
@@ -160,8 +160,11 @@ impl Options {
             }
         };
         let output: Output = format;
-        // Options resolve as for the format whose rules apply: an auto format's are avif's.
-        let format = output.rules();
+        // Options resolve as for the format whose rules apply: an auto format's are avif's. An
+        // info request describes the source itself: a version is all it takes.
+        let Some(format) = output.rules() else {
+            return self.resolve_info();
+        };
         let dpr = self.dpr.as_ref().map(|d| d.decimal("dpr")).transpose()?;
         let dpr = match &dpr {
             Some(d) => {
@@ -280,14 +283,7 @@ impl Options {
         };
         let blur = sigma("blur", self.blur.as_ref(), crate::ops::MAX_BLUR)?;
         let sharpen = sigma("sharpen", self.sharpen.as_ref(), crate::ops::MAX_SHARPEN)?;
-        let version = match (&self.version, &self.etag) {
-            (Some(_), Some(_)) => {
-                return Err(bad("etag: give either version or etag, not both"));
-            }
-            (Some(v), None) => Some(check_version("version", v.clone())?),
-            (None, Some(e)) => Some(check_version("etag", version_from_etag(e))?),
-            (None, None) => None,
-        };
+        let version = self.version_token()?;
         let ops = Ops {
             width,
             height,
@@ -304,6 +300,67 @@ impl Options {
         };
         ops.validate(format)?;
         Ok((ops, output))
+    }
+}
+
+impl Options {
+    /// The version token from `version` or `etag` (not both).
+    fn version_token(&self) -> Result<Option<String>> {
+        match (&self.version, &self.etag) {
+            (Some(_), Some(_)) => Err(bad("etag: give either version or etag, not both")),
+            (Some(v), None) => check_version("version", v.clone()).map(Some),
+            (None, Some(e)) => check_version("etag", version_from_etag(e)).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// [`Options::resolve`] for an info request (`format: json`, §14): any option but a
+    /// version (or an ETag) is refused, naming it, since the answer describes the source as
+    /// stored whatever a rendition would do to it.
+    fn resolve_info(&self) -> Result<(Ops, Output)> {
+        let Options {
+            width,
+            height,
+            dpr,
+            fit,
+            enlarge,
+            gravity,
+            quality,
+            background,
+            rotate,
+            flip,
+            blur,
+            sharpen,
+            version: _,
+            etag: _,
+            format: _,
+        } = self;
+        let set = [
+            ("width", width.is_some()),
+            ("height", height.is_some()),
+            ("dpr", dpr.is_some()),
+            ("fit", fit.is_some()),
+            ("enlarge", enlarge.is_some()),
+            ("gravity", gravity.is_some()),
+            ("quality", quality.is_some()),
+            ("background", background.is_some()),
+            ("rotate", rotate.is_some()),
+            ("flip", flip.is_some()),
+            ("blur", blur.is_some()),
+            ("sharpen", sharpen.is_some()),
+        ];
+        if let Some((name, _)) = set.into_iter().find(|(_, is_set)| *is_set) {
+            return Err(bad(format!(
+                "{name}: an info request (format json) describes the source; it takes no option but version or etag"
+            )));
+        }
+        let version = self.version_token()?;
+        let ops = Ops {
+            version,
+            ..Ops::default()
+        };
+        Output::Info.validate(&ops)?;
+        Ok((ops, Output::Info))
     }
 }
 
@@ -360,6 +417,9 @@ fn check_version(option: &str, v: String) -> Result<String> {
 
 /// A format as the `format` option gives it: a concrete one or an auto format, any case.
 fn parse_output(s: &str) -> Result<Output> {
+    if s.eq_ignore_ascii_case(INFO_EXTENSION) {
+        return Ok(Output::Info);
+    }
     match s.parse::<Auto>() {
         Ok(a) => Ok(a.into()),
         Err(_) => parse_format(s).map(Output::Format),

@@ -58,7 +58,7 @@ impl RenderRequest {
         }
         check_key_id(key_id)?;
         check_source_key(source)?;
-        ops.validate(output.rules())?;
+        output.validate(&ops)?;
         let req = RenderRequest {
             key_id: key_id.to_string(),
             ops,
@@ -182,7 +182,8 @@ impl RenderRequest {
         check_signature_text(signature)?;
 
         let (ops_segment, output) = Output::split(file)?;
-        let ops = Ops::parse_segment(ops_segment, output.rules())?;
+        let ops = Ops::parse_tokens(ops_segment)?;
+        output.validate(&ops)?;
         let source = decode_source(source_text)?;
         let req = RenderRequest::new(key_id, &source, ops, output)?;
         // Belt and braces: whatever parsed must print back to the very same path.

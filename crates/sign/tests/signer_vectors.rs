@@ -229,6 +229,14 @@ fn sign_cases() -> Vec<(&'static str, &'static str, Value)> {
             "my photos/été.jpg",
             json!({"width": 300, "format": "webp"}),
         ),
+        // An info request (§14): format json, with at most a version.
+        ("info", cat, json!({"format": "json"})),
+        ("info-upper-case", cat, json!({"format": "JSON"})),
+        (
+            "info-etag",
+            cat,
+            json!({"format": "json", "etag": "W/\"5d41402abc4b2a76b9719d911017c592\""}),
+        ),
         (
             "everything",
             cat,
@@ -565,6 +573,34 @@ fn refuse_cases() -> Vec<(
             json!({"enlarge": "true"}),
             "enlarge",
             "a boolean",
+        ),
+        (
+            "info-with-width",
+            cat,
+            json!({"format": "json", "width": 640}),
+            "width",
+            "an info request takes no option but version or etag",
+        ),
+        (
+            "info-with-dpr",
+            cat,
+            json!({"format": "json", "dpr": 2}),
+            "dpr",
+            "an info request takes no option but version or etag",
+        ),
+        (
+            "info-with-quality",
+            cat,
+            json!({"format": "json", "quality": 60}),
+            "quality",
+            "an info request takes no option but version or etag",
+        ),
+        (
+            "info-with-rotate",
+            cat,
+            json!({"format": "json", "rotate": 90}),
+            "rotate",
+            "an info request takes no option but version or etag",
         ),
     ]
 }

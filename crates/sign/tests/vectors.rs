@@ -17,6 +17,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use rendition_sign::auto::{Output, INFO_EXTENSION};
 use rendition_sign::ops::{Fit, Format, Gravity, Ops, Rgb, Rotation, Tenths};
 use rendition_sign::request::{RenderRequest, MAX_KEY_BYTES, SIGNATURE_BYTES, SIGNING_TAG};
 use rendition_sign::KeyRing;
@@ -491,23 +492,69 @@ fn valid_cases() -> Vec<(&'static str, &'static str, String, Ops, Format)> {
     cases
 }
 
+/// The info requests (§14): format `json`, no operation but a version.
+fn info_cases() -> Vec<(&'static str, &'static str, String, Ops, Output)> {
+    let versioned = Ops {
+        version: Some("3f2a9c".into()),
+        ..Ops::default()
+    };
+    vec![
+        (
+            "info",
+            "k1",
+            "photos/cat.jpg".into(),
+            Ops::default(),
+            Output::Info,
+        ),
+        (
+            "info-versioned",
+            "k1",
+            "photos/cat.jpg".into(),
+            versioned,
+            Output::Info,
+        ),
+        (
+            "info-encoded-source",
+            "k0",
+            "my photos/été.jpg".into(),
+            Ops::default(),
+            Output::Info,
+        ),
+    ]
+}
+
+/// The output a vector's `format` names: an image format's extension, or `json`.
+fn output_of(ext: &str) -> Output {
+    match ext {
+        INFO_EXTENSION => Output::Info,
+        other => Format::from_extension(other)
+            .unwrap_or_else(|e| panic!("{other}: {e}"))
+            .into(),
+    }
+}
+
 fn build_valid(ring: &KeyRing) -> Vec<Valid> {
-    valid_cases()
+    let images = valid_cases()
         .into_iter()
-        .map(|(name, key_id, source, ops, format)| {
-            let req = RenderRequest::new(key_id, &source, ops, format)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-            let path = ring.sign(&req).unwrap_or_else(|e| panic!("{name}: {e}"));
-            Valid {
-                name: name.into(),
-                key_id: key_id.into(),
-                source,
-                ops: req.ops.segment(),
-                format: format.extension().into(),
-                message: req.signing_message(),
-                path,
-            }
-        })
+        .map(|(name, key_id, source, ops, format)| (name, key_id, source, ops, format.into()));
+    images
+        .chain(info_cases())
+        .map(
+            |(name, key_id, source, ops, output): (_, _, _, _, Output)| {
+                let req = RenderRequest::new(key_id, &source, ops, output)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                let path = ring.sign(&req).unwrap_or_else(|e| panic!("{name}: {e}"));
+                Valid {
+                    name: name.into(),
+                    key_id: key_id.into(),
+                    source,
+                    ops: req.ops.segment(),
+                    format: output.extension(),
+                    message: req.signing_message(),
+                    path,
+                }
+            },
+        )
         .collect()
 }
 
@@ -999,6 +1046,31 @@ fn build_invalid(valid: &[Valid]) -> Vec<Invalid> {
         400,
         "the last segment is empty",
     ));
+    // An info request takes no operation but a version, and one spelling of its extension.
+    for (name, file, reason) in [
+        (
+            "info-with-width",
+            "w640.json",
+            "an info request (.json) describes the source: no operation but a version",
+        ),
+        (
+            "info-with-quality",
+            "q50.json",
+            "an info request (.json) describes the source: no operation but a version",
+        ),
+        (
+            "info-upper-case",
+            "-.JSON",
+            "the extension is json, lower case",
+        ),
+        (
+            "info-negotiated",
+            "-.auto.json",
+            "json is not one of auto's choices (avif, webp, jpg)",
+        ),
+    ] {
+        out.push((name, k1(good_source, file), 400, reason));
+    }
     // The same rendition in the retired layout: signature first, then ops, then source.
     out.push((
         "version-1-layout",
@@ -1066,11 +1138,13 @@ fn vectors_match_the_implementation() {
     assert_eq!(names.len(), count, "vector names are unique");
 
     for v in &vectors.valid {
-        let format =
-            Format::from_extension(&v.format).unwrap_or_else(|e| panic!("{}: {e}", v.name));
-        let ops = Ops::parse_segment(&v.ops, format).unwrap_or_else(|e| panic!("{}: {e}", v.name));
+        let output = output_of(&v.format);
+        let ops = Ops::parse_tokens(&v.ops).unwrap_or_else(|e| panic!("{}: {e}", v.name));
+        output
+            .validate(&ops)
+            .unwrap_or_else(|e| panic!("{}: {e}", v.name));
         assert_eq!(ops.segment(), v.ops, "{}: ops segment is canonical", v.name);
-        let req = RenderRequest::new(&v.key_id, &v.source, ops, format)
+        let req = RenderRequest::new(&v.key_id, &v.source, ops, output)
             .unwrap_or_else(|e| panic!("{}: {e}", v.name));
         assert_eq!(req.signing_message(), v.message, "{}: message", v.name);
         assert_eq!(ring.sign(&req).unwrap(), v.path, "{}: path", v.name);

@@ -128,7 +128,8 @@ pub struct OpArgs {
     #[arg(long)]
     pub dpr: Option<String>,
     /// Output format: jpg, png, webp, gif or avif, or auto or auto-alpha (chosen per request
-    /// from Accept; signed URLs only). Default: the source's, if it is one of the five.
+    /// from Accept; signed URLs only), or json for the source's info (size, format,
+    /// transparency, ThumbHash placeholder). Default: the source's, if it is one of the five.
     #[arg(long, short = 'f')]
     pub format: Option<String>,
 }

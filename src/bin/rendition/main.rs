@@ -542,6 +542,28 @@ fn render_files(args: RenderArgs, settings: &Settings) -> anyhow::Result<()> {
                 .and_then(|n| n.to_str())
                 .unwrap_or("input");
             let (ops, output) = args.ops.resolve(name)?;
+            let stem = input
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("output");
+            if output == Output::Info {
+                // What the info request would store for this source.
+                let bytes =
+                    std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+                let info = render::info(&bytes, &limits, Deadline::none())?;
+                let path = args.out_dir.join(format!("{stem}.json"));
+                std::fs::write(&path, info.to_json()?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!(
+                    "{} {}x{} {}{}",
+                    path.display(),
+                    info.width,
+                    info.height,
+                    info.format.name(),
+                    if info.alpha { " alpha" } else { "" }
+                );
+                return Ok(path);
+            }
             let Some(format) = output.format() else {
                 bail!(
                     "--format {}: an auto format is chosen per request from the browser's Accept header; a file needs one format (jpg, png, webp, gif or avif)",
@@ -551,10 +573,6 @@ fn render_files(args: RenderArgs, settings: &Settings) -> anyhow::Result<()> {
             let bytes =
                 std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
             let out = render::render(&bytes, &ops, format, &limits, Deadline::none())?;
-            let stem = input
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("output");
             let path = args.out_dir.join(format!("{stem}.{}", format.extension()));
             std::fs::write(&path, &out.bytes)
                 .with_context(|| format!("writing {}", path.display()))?;
