@@ -44,10 +44,18 @@ impl Server {
 
     /// Starts the demo: `rendition serve` with no folder, in `cwd`, without keys.
     pub fn start_demo(cwd: &Path) -> Server {
+        Server::start_demo_with_keys(cwd, None)
+    }
+
+    /// Starts the demo in `cwd` with `RENDITION_KEYS` set to `keys`, or unset.
+    pub fn start_demo_with_keys(cwd: &Path, keys: Option<&str>) -> Server {
         let mut cmd = Command::new(rendition_bin());
         cmd.current_dir(cwd)
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .env_remove("RENDITION_KEYS");
+            .args(["serve", "--addr", "127.0.0.1:0"]);
+        match keys {
+            Some(keys) => cmd.env("RENDITION_KEYS", keys),
+            None => cmd.env_remove("RENDITION_KEYS"),
+        };
         Server::spawn(cmd, &cwd.join("rendition-demo"))
     }
 

@@ -3,7 +3,8 @@
 //! `rendition serve` with no `--dir` creates (or reuses) `./rendition-demo`, writes the
 //! samples once, and rewrites `index.html` at every start with URLs signed by the current key.
 //! The page checks itself: when every image has loaded it writes a JSON report of natural
-//! sizes against the expected ones into `#report`, which the browser test reads.
+//! sizes against the expected ones into `#report`, which the browser test reads. The
+//! playground (`playground.rs`) is written next to it at every start too.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -14,6 +15,8 @@ use rendition::ops::{Fit, Format, Gravity, Ops, Rgb, Rotation, Tenths};
 use rendition::plan::{Orientation, Plan, Rect};
 use rendition::request::KeyRing;
 use rendition::{render, Limits};
+
+use crate::playground::Signing;
 
 /// File (hidden, so never served) holding the demo's generated development key.
 pub const DEV_KEY_FILE: &str = ".rendition-dev-key";
@@ -37,8 +40,9 @@ const SAMPLES: [(&str, u32, u32, u8, &str); 3] = [
     ),
 ];
 
-/// Reads the demo key, or makes one. Returns the key ring and whether it was generated now.
-pub fn dev_keys(dir: &Path) -> anyhow::Result<KeyRing> {
+/// Reads the demo key, or makes one. Returns the key ring and the key as `ID:SECRET`, which
+/// the playground page signs with.
+pub fn dev_keys(dir: &Path) -> anyhow::Result<(KeyRing, String)> {
     let path = dir.join(DEV_KEY_FILE);
     let spec = match std::fs::read_to_string(&path) {
         Ok(s) => s.trim().to_string(),
@@ -48,7 +52,9 @@ pub fn dev_keys(dir: &Path) -> anyhow::Result<KeyRing> {
             spec
         }
     };
-    KeyRing::from_spec(&spec).with_context(|| format!("reading the key in {}", path.display()))
+    let keys = KeyRing::from_spec(&spec)
+        .with_context(|| format!("reading the key in {}", path.display()))?;
+    Ok((keys, spec))
 }
 
 /// Where the demo looks for a real photograph (Debian's wallpaper packages, which the tests
@@ -105,8 +111,9 @@ fn sources(dir: &Path) -> Vec<(String, String)> {
     out
 }
 
-/// Creates the sample sources that are missing and (re)writes `index.html`.
-pub fn prepare(dir: &Path, keys: &KeyRing) -> anyhow::Result<()> {
+/// Creates the sample sources that are missing and (re)writes `index.html` and the playground,
+/// whose page signs as `playground` says (with the development key, or not at all).
+pub fn prepare(dir: &Path, keys: &KeyRing, playground: &Signing) -> anyhow::Result<()> {
     if !dir.join(PHOTO_KEY).exists() {
         if let Some(photo) = installed_photo() {
             std::fs::create_dir_all(dir.join("sources"))?;
@@ -129,7 +136,8 @@ pub fn prepare(dir: &Path, keys: &KeyRing) -> anyhow::Result<()> {
     }
     let page = index_html(dir, keys)?;
     std::fs::write(dir.join("index.html"), page).context("writing index.html")?;
-    Ok(())
+    // The playground starts with the photograph (or the generated landscape).
+    crate::playground::write(dir, playground, &sources(dir)[0].0)
 }
 
 /// One entry of the gallery.
@@ -340,6 +348,8 @@ code {{ font-size: 12px; color: #555; }}
 <p class="note">These URLs are signed with a development key generated for this demo
 (<code>{key_file}</code> in this folder, or <code>RENDITION_KEYS</code> if set). Outside the demo,
 <code>rendition serve --dir DIR</code> needs <code>RENDITION_KEYS</code>.</p>
+<p><a href="{playground}">The playground</a>: pick a source and options, and see the signed URL,
+the <code>srcset</code> and <code>&lt;picture&gt;</code> markup and the result.</p>
 <p>Each image below is rendered the first time it is asked for, written into this folder under
 the requested path (the URL under it), and served as a plain file from then on: the green note
 says which it was this time, and the size of the file. Reload to see them all served as files.
@@ -381,6 +391,7 @@ addEventListener("load", () => {{
 </html>
 "#,
         key_file = DEV_KEY_FILE,
+        playground = crate::playground::PAGE,
     ))
 }
 

@@ -5,6 +5,7 @@
 mod args;
 mod demo;
 mod markup;
+mod playground;
 mod warm;
 
 use std::net::SocketAddr;
@@ -270,6 +271,7 @@ async fn serve_async(args: ServeArgs, mut settings: Settings) -> anyhow::Result<
     })?;
     let config = settings.service_config(Answer::Bytes);
     let mut demo_mode = false;
+    let mut playground_page = false;
     let mut watch_dir = None;
     let service = if args.bucket.is_some() || (dir.is_none() && settings.bucket.is_some()) {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
@@ -283,10 +285,12 @@ async fn serve_async(args: ServeArgs, mut settings: Settings) -> anyhow::Result<
                 let dir = PathBuf::from("rendition-demo");
                 std::fs::create_dir_all(&dir)
                     .context("creating the demo folder ./rendition-demo")?;
-                let keys = match settings.keys {
-                    Some(_) => settings.key_ring()?,
+                // The playground page signs in the browser, so it gets a key only when it is
+                // the demo's own development key, never RENDITION_KEYS (Signing::for_demo).
+                let (keys, dev_key) = match settings.keys {
+                    Some(_) => (settings.key_ring()?, None),
                     None => {
-                        let keys = demo::dev_keys(&dir)?;
+                        let (keys, spec) = demo::dev_keys(&dir)?;
                         eprintln!(
                             "rendition: demo mode, signing with a generated development key in {}/{}; \
                              set {} for real use",
@@ -294,10 +298,13 @@ async fn serve_async(args: ServeArgs, mut settings: Settings) -> anyhow::Result<
                             demo::DEV_KEY_FILE,
                             settings::KEYS
                         );
-                        keys
+                        (keys, Some(spec))
                     }
                 };
-                demo::prepare(&dir, &keys)?;
+                let signing =
+                    playground::Signing::for_demo(dev_key.as_deref(), listener.local_addr()?);
+                playground_page = matches!(signing, playground::Signing::DevKey(_));
+                demo::prepare(&dir, &keys, &signing)?;
                 (dir, keys)
             }
         };
@@ -313,6 +320,12 @@ async fn serve_async(args: ServeArgs, mut settings: Settings) -> anyhow::Result<
     );
     if demo_mode {
         println!("rendition: open http://{addr}/ to see the demo");
+        if playground_page {
+            println!(
+                "rendition: open http://{addr}/{} to try options in the playground",
+                playground::PAGE
+            );
+        }
     }
     let service = Arc::new(service);
     // A folder's renditions follow its files: a replaced or deleted source loses them.
