@@ -576,10 +576,9 @@ fn playground_is_off_and_holds_no_key_when_the_demo_signs_with_rendition_keys() 
     );
 }
 
-/// The info request (issue 17, item 5) is being built on main: until the signers take
-/// `format: 'json'`, the playground's placeholder panel says it is waiting.
+/// The info request (issue 17, item 5): the playground signs it with the JavaScript client,
+/// fetches it, and paints its placeholder while the result loads.
 #[test]
-#[ignore = "waiting for the info request (issue 17, item 5) to land on main: the signers' format json"]
 fn playground_shows_the_placeholder_while_the_result_loads() {
     let browser = chromium();
     if !available(browser.is_some(), "Debian's chromium") {
