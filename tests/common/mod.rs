@@ -234,26 +234,115 @@ pub fn moto_server() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("moto_server"))
 }
 
-/// moto's S3-compatible server on a free loopback port, stopped when dropped.
-pub struct Moto {
-    child: Child,
-    pub endpoint: String,
+/// The `s3s-fs` to run: the one on `PATH`, else the one `cargo install` put in cargo's own
+/// `bin` folder (`$CARGO_HOME/bin`, `~/.cargo/bin`), where `scripts/setup --test` installs it.
+pub fn s3s_fs() -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .map(|home| home.join("bin"));
+    on_path
+        .into_iter()
+        .chain(cargo_home)
+        .map(|dir| dir.join("s3s-fs"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("s3s-fs"))
 }
 
-impl Moto {
-    /// Starts `moto_server`; `None` (or a panic in CI) when moto is not installed.
-    pub fn start() -> Option<Moto> {
-        let program = moto_server();
+/// The S3-compatible servers the S3 store is tested against: two independent implementations,
+/// so that the store follows S3 rather than one emulator's habits (README, "Testing against
+/// two S3 servers", lists where they differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3Impl {
+    /// moto's server (Python, in `.venv/`): S3, and CloudFront, SSM and Secrets Manager too.
+    Moto,
+    /// s3s-fs (Rust, from crates.io): S3 over a folder, checking SigV4 signatures.
+    S3sFs,
+}
+
+impl S3Impl {
+    pub const ALL: [S3Impl; 2] = [S3Impl::Moto, S3Impl::S3sFs];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            S3Impl::Moto => "moto",
+            S3Impl::S3sFs => "s3s-fs",
+        }
+    }
+
+    /// Whether concurrent `PutObject`s with `If-None-Match: *` on one key let exactly one
+    /// through, as S3 does. s3s-fs checks that the key is missing, then writes: writers that
+    /// overlap all succeed, the last rename winning (each object stays whole).
+    pub fn atomic_create_only(self) -> bool {
+        match self {
+            S3Impl::Moto => true,
+            S3Impl::S3sFs => false,
+        }
+    }
+
+    /// Whether keys may start with `/`, as in S3. s3s-fs stores `KEY` at `ROOT/BUCKET/KEY` and
+    /// answers 500 (InternalError) for a key that resolves outside its folder, `/etc/passwd`
+    /// among them.
+    pub fn leading_slash_keys(self) -> bool {
+        match self {
+            S3Impl::Moto => true,
+            S3Impl::S3sFs => false,
+        }
+    }
+
+    /// Whether a request into a bucket that does not exist fails with NoSuchBucket, as in S3.
+    /// s3s-fs answers a GetObject there with NoSuchKey, and a PutObject creates the bucket.
+    pub fn reports_missing_buckets(self) -> bool {
+        match self {
+            S3Impl::Moto => true,
+            S3Impl::S3sFs => false,
+        }
+    }
+
+    /// Whether the server checks request signatures, as S3 does; moto takes any credentials.
+    pub fn checks_signatures(self) -> bool {
+        match self {
+            S3Impl::Moto => false,
+            S3Impl::S3sFs => true,
+        }
+    }
+}
+
+/// An S3-compatible server on a free loopback port, stopped (and its data removed) when
+/// dropped.
+pub struct S3Server {
+    child: Child,
+    pub kind: S3Impl,
+    pub endpoint: String,
+    /// s3s-fs's data folder.
+    _root: Option<tempfile::TempDir>,
+}
+
+impl S3Server {
+    /// Starts `kind`'s server; `None` (or a panic under `RENDITION_REQUIRE_ALL=1`) when it is
+    /// not installed.
+    pub fn start(kind: S3Impl) -> Option<S3Server> {
+        let (program, what) = match kind {
+            S3Impl::Moto => (
+                moto_server(),
+                "moto's server (moto_server, in .venv/bin or on PATH)",
+            ),
+            S3Impl::S3sFs => (
+                s3s_fs(),
+                "s3s-fs (an S3 server, on PATH or in ~/.cargo/bin)",
+            ),
+        };
         let found = Command::new(&program)
             .arg("--help")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
-            .is_ok();
-        if !available(
-            found,
-            "moto's server (moto_server, in .venv/bin or on PATH)",
-        ) {
+            .is_ok_and(|s| s.success());
+        if !available(found, what) {
             return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -261,21 +350,51 @@ impl Moto {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(&program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut cmd = Command::new(&program);
+        let mut root = None;
+        match kind {
+            S3Impl::Moto => {
+                cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            }
+            S3Impl::S3sFs => {
+                let dir = tempfile::tempdir().expect("a folder for s3s-fs");
+                // With a key pair, s3s-fs checks every request's SigV4 signature.
+                cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                    .args(["--access-key", "test", "--secret-key", "test"])
+                    .arg(dir.path());
+                root = Some(dir);
+            }
+        }
+        let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("moto_server starts");
+            .unwrap_or_else(|e| panic!("{} starts: {e}", kind.name()));
         let endpoint = format!("http://127.0.0.1:{port}");
         let up = wait_for(Duration::from_secs(30), || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "{} exited ({status}) before listening on {endpoint}",
+                    kind.name()
+                );
+            }
             std::net::TcpStream::connect(("127.0.0.1", port)).ok()
         });
-        assert!(
-            up.is_some(),
-            "moto_server did not listen on {endpoint} within 30 s"
-        );
-        Some(Moto { child, endpoint })
+        if up.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{} did not listen on {endpoint} within 30 s", kind.name());
+        }
+        Some(S3Server {
+            child,
+            kind,
+            endpoint,
+            _root: root,
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.kind.name()
     }
 
     /// The SDK configuration a deployed function would load, pointed at this server.
@@ -290,26 +409,92 @@ impl Moto {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
+    /// A client that signs with a wrong secret key, which a server that checks signatures
+    /// refuses (403 SignatureDoesNotMatch); `None` where the server takes any credentials.
+    pub fn s3_with_wrong_secret(&self) -> Option<aws_sdk_s3::Client> {
+        if !self.kind.checks_signatures() {
+            return None;
+        }
+        let conf = aws_sdk_s3::config::Builder::from(&self.sdk_config())
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test", "wrong", None, None, "wrong",
+            ))
+            .force_path_style(true)
+            .build();
+        Some(aws_sdk_s3::Client::from_conf(conf))
+    }
+
     pub async fn bucket(&self, name: &str) -> aws_sdk_s3::Client {
         let s3 = self.s3();
         s3.create_bucket()
             .bucket(name)
             .send()
             .await
-            .expect("bucket created");
+            .unwrap_or_else(|e| panic!("{}: bucket {name} created: {e:?}", self.name()));
         s3
     }
 }
 
-impl Drop for Moto {
+impl Drop for S3Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-/// The SDK configuration a deployed function would load, pointed at `endpoint` with moto's
-/// test credentials.
+/// moto's server, for the tests that need moto itself (its CloudFront, SSM or Secrets
+/// Manager) or only one S3 server; [`S3Server`]'s methods and fields through `Deref`.
+pub struct Moto(S3Server);
+
+impl Moto {
+    /// Starts `moto_server`; `None` (or a panic in CI) when moto is not installed.
+    pub fn start() -> Option<Moto> {
+        S3Server::start(S3Impl::Moto).map(Moto)
+    }
+}
+
+impl std::ops::Deref for Moto {
+    type Target = S3Server;
+
+    fn deref(&self) -> &S3Server {
+        &self.0
+    }
+}
+
+/// Runs each named test against every [`S3Impl`]: `async fn NAME(server: &S3Server)` becomes
+/// the tests `moto::NAME` and `s3s_fs::NAME`, each on its own server, skipped (or failed, in CI)
+/// when that server is not installed. Tokio's test arguments come first, in parentheses.
+///
+/// ```ignore
+/// crate::each_s3_server! {
+///     (flavor = "multi_thread", worker_threads = 4) stores_things,
+///     () reads_things,
+/// }
+/// ```
+#[macro_export]
+macro_rules! each_s3_server {
+    ($( ($($arg:tt)*) $name:ident ),* $(,)?) => {
+        $crate::each_s3_server!(@one moto, Moto, $( ($($arg)*) $name ),*);
+        $crate::each_s3_server!(@one s3s_fs, S3sFs, $( ($($arg)*) $name ),*);
+    };
+    (@one $module:ident, $kind:ident, $( ($($arg:tt)*) $name:ident ),*) => {
+        mod $module {
+            $(
+                #[tokio::test($($arg)*)]
+                async fn $name() {
+                    let Some(server) = super::common::S3Server::start(super::common::S3Impl::$kind)
+                    else {
+                        return;
+                    };
+                    super::$name(&server).await;
+                }
+            )*
+        }
+    };
+}
+
+/// The SDK configuration a deployed function would load, pointed at `endpoint` with the test
+/// servers' credentials (moto takes any; s3s-fs is started with these).
 pub fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
