@@ -188,8 +188,7 @@ const infos = new Map();
 
 /**
  * The source's info request (`sign(source, { format: 'json' })`: its size, format and a
- * placeholder image) as { status: 'shown', url, info }, 'failed' with a message, or 'waiting'
- * while this build's signer has no info requests yet and refuses the format.
+ * placeholder image) as { status: 'shown', url, info } or { status: 'failed', message }.
  */
 function infoOf(source) {
   if (!infos.has(source)) {
@@ -207,10 +206,7 @@ async function fetchInfo(source) {
   try {
     url = await signer.sign(source, { format: 'json' });
   } catch (e) {
-    if (e instanceof RenditionError && e.option === 'format') {
-      return { status: 'waiting', message: `No placeholder yet: this build's signer has no info requests (${e.message}).` };
-    }
-    throw e;
+    return { status: 'failed', message: `the info request could not be signed: ${e.message}` };
   }
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(WAIT_MS) });
