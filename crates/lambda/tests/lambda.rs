@@ -1,12 +1,13 @@
-//! The Lambda handler end to end against a real S3-compatible server (moto, over HTTP on
-//! loopback): events in, HTTP responses out, objects checked in the bucket.
+//! The Lambda handler end to end against real S3-compatible servers (moto and s3s-fs, over HTTP
+//! on loopback): events in, HTTP responses out, objects checked in the bucket. Each test runs
+//! against both (`moto::NAME`, `s3s_fs::NAME`).
 
 #[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;
 
-use common::{jpeg, keys, list_keys, Moto};
+use common::{jpeg, keys, list_keys, S3Server};
 use lambda_http::{Body, Response};
 use rendition::ops::{Format, Ops};
 use rendition::service::{Answer, Config};
@@ -31,8 +32,19 @@ fn fixture(name: &str) -> lambda_http::Request {
     lambda_http::request::from_str(&json).unwrap_or_else(|e| panic!("events/{name}.json: {e}"))
 }
 
-async fn setup(moto: &Moto) -> aws_sdk_s3::Client {
-    let s3 = moto.bucket(BUCKET).await;
+crate::each_s3_server! {
+    (flavor = "multi_thread", worker_threads = 2) miss_redirects_stores_and_then_answers_bytes,
+    (flavor = "multi_thread", worker_threads = 2) negotiated_keys_render_and_bare_auto_paths_are_refused,
+    (flavor = "multi_thread", worker_threads = 2) inline_mode_answers_with_the_image,
+    (flavor = "multi_thread", worker_threads = 2) every_error_status_writes_nothing,
+    (flavor = "multi_thread", worker_threads = 4) concurrent_misses_store_one_object,
+    (flavor = "multi_thread", worker_threads = 4) a_hundred_misses_on_one_key_and_a_thousand_over_fifty_keys,
+    (flavor = "multi_thread", worker_threads = 2) event_fixtures_through_the_handler,
+    (flavor = "current_thread") each_request_logs_one_json_line_and_one_metrics_record_without_secrets,
+}
+
+async fn setup(server: &S3Server) -> aws_sdk_s3::Client {
+    let s3 = server.bucket(BUCKET).await;
     let put = |key: &'static str, bytes: Vec<u8>| {
         let s3 = s3.clone();
         async move {
@@ -86,10 +98,8 @@ fn body_bytes(r: &Response<Body>) -> Vec<u8> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn miss_redirects_stores_and_then_answers_bytes() {
-    let Some(moto) = Moto::start() else { return };
-    let s3 = setup(&moto).await;
+async fn miss_redirects_stores_and_then_answers_bytes(server: &S3Server) {
+    let s3 = setup(server).await;
     let svc = service(&s3, Answer::Redirect, Limits::default());
     let path = sign(
         "photos/sample.jpg",
@@ -156,10 +166,8 @@ async fn miss_redirects_stores_and_then_answers_bytes() {
 /// Format auto behind CloudFront: the viewer-request function rewrites `…/w300.auto` to a
 /// negotiated key before the cache, so the function renders negotiated keys and redirects the
 /// viewer back to the auto path; an auto path that arrives unrewritten is a 400.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn negotiated_keys_render_and_bare_auto_paths_are_refused() {
-    let Some(moto) = Moto::start() else { return };
-    let s3 = setup(&moto).await;
+async fn negotiated_keys_render_and_bare_auto_paths_are_refused(server: &S3Server) {
+    let s3 = setup(server).await;
     let svc = service(&s3, Answer::Redirect, Limits::default());
     let ops = Ops {
         width: Some(300),
@@ -200,10 +208,8 @@ async fn negotiated_keys_render_and_bare_auto_paths_are_refused() {
     assert_eq!(r.status(), 400);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inline_mode_answers_with_the_image() {
-    let Some(moto) = Moto::start() else { return };
-    let s3 = setup(&moto).await;
+async fn inline_mode_answers_with_the_image(server: &S3Server) {
+    let s3 = setup(server).await;
     let svc = service(
         &s3,
         Answer::Inline {
@@ -251,10 +257,8 @@ async fn inline_mode_answers_with_the_image() {
     assert_eq!(r.status(), 302);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_error_status_writes_nothing() {
-    let Some(moto) = Moto::start() else { return };
-    let s3 = setup(&moto).await;
+async fn every_error_status_writes_nothing(server: &S3Server) {
+    let s3 = setup(server).await;
     let limits = Limits {
         max_source_bytes: 2_000_000,
         max_source_pixels: 5_000_000,
@@ -410,12 +414,13 @@ async fn every_error_status_writes_nothing() {
         504
     );
 
-    // Storage failure: the renditions bucket does not exist.
-    let broken = Service::new(
-        Arc::new(S3Store::new(s3.clone(), "no-such-bucket")),
-        keys(),
-        Config::default(),
-    );
+    // Storage failure: the renditions bucket does not exist or, on s3s-fs (which answers a
+    // read in a missing bucket with NoSuchKey, a 404), the server refuses the function's key.
+    let broken = match server.s3_with_wrong_secret() {
+        Some(refused) if !server.kind.reports_missing_buckets() => S3Store::new(refused, BUCKET),
+        _ => S3Store::new(s3.clone(), "no-such-bucket"),
+    };
+    let broken = Service::new(Arc::new(broken), keys(), Config::default());
     let r = rendition_lambda::handle(&broken, event("GET", &good)).await;
     assert_eq!(r.status(), 502);
     assert_eq!(header(&r, "cache-control"), "public, max-age=5");
@@ -427,10 +432,8 @@ async fn every_error_status_writes_nothing() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_misses_store_one_object() {
-    let Some(moto) = Moto::start() else { return };
-    let s3 = setup(&moto).await;
+async fn concurrent_misses_store_one_object(server: &S3Server) {
+    let s3 = setup(server).await;
     let path = sign(
         "photos/sample.jpg",
         Ops {
@@ -467,10 +470,8 @@ async fn concurrent_misses_store_one_object() {
 /// 100 concurrent misses on one key, then 1,000 requests over 50 keys (20 each, 50 in
 /// flight), across four function instances over S3: one object per key, every answer a clean
 /// redirect or the image, no error.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_hundred_misses_on_one_key_and_a_thousand_over_fifty_keys() {
-    let Some(moto) = Moto::start() else { return };
-    let s3 = setup(&moto).await;
+async fn a_hundred_misses_on_one_key_and_a_thousand_over_fifty_keys(server: &S3Server) {
+    let s3 = setup(server).await;
     let instances: Vec<Arc<Service>> = (0..4)
         .map(|_| Arc::new(service(&s3, Answer::Redirect, Limits::default())))
         .collect();
@@ -542,10 +543,8 @@ async fn a_hundred_misses_on_one_key_and_a_thousand_over_fifty_keys() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn event_fixtures_through_the_handler() {
-    let Some(moto) = Moto::start() else { return };
-    let s3 = setup(&moto).await;
+async fn event_fixtures_through_the_handler(server: &S3Server) {
+    let s3 = setup(server).await;
     let svc = service(&s3, Answer::Redirect, Limits::default());
     // The "hit" fixtures name an object that is already stored.
     let hit = rendition_lambda::key_path(&fixture("function-url-hit"));
@@ -623,10 +622,8 @@ impl std::io::Write for Captured {
 
 /// Observability: each request is one JSON log line with what it did (and never a secret),
 /// one Embedded Metric Format record, and a render says where its time went in Server-Timing.
-#[tokio::test(flavor = "current_thread")]
-async fn each_request_logs_one_json_line_and_one_metrics_record_without_secrets() {
-    let Some(moto) = Moto::start() else { return };
-    let s3 = setup(&moto).await;
+async fn each_request_logs_one_json_line_and_one_metrics_record_without_secrets(server: &S3Server) {
+    let s3 = setup(server).await;
     let svc = service(
         &s3,
         Answer::Inline { max_bytes: 1 << 20 },
