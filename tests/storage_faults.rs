@@ -1,5 +1,6 @@
-//! Storage faults: a fault-injecting proxy on loopback between rendition's S3 store and moto's
-//! S3 server. Each kind of call the miss path makes (the lookup of the rendition key, the
+//! Storage faults: a fault-injecting proxy on loopback between rendition's S3 store and an
+//! S3-compatible server (moto's and s3s-fs, each test against both: `moto::NAME`,
+//! `s3s_fs::NAME`). Each kind of call the miss path makes (the lookup of the rendition key, the
 //! source read, the create-only write, the source check after storing) meets each kind of
 //! fault (500, 503 SlowDown, a reset mid-body, a body shorter than its Content-Length, a stall
 //! before the answer and one inside the body), once and for good. A fault once is retried
@@ -14,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{jpeg, Moto};
+use common::{jpeg, S3Server};
 use http::{Method, StatusCode};
 use rendition::ops::{Format, Ops};
 use rendition::service::{Answer, Config};
@@ -495,10 +496,13 @@ async fn run_case(
     }
 }
 
-async fn run_all(times: u32) {
-    let Some(moto) = Moto::start() else { return };
-    let s3 = moto.bucket(BUCKET).await;
-    let upstream: SocketAddr = moto.endpoint.trim_start_matches("http://").parse().unwrap();
+async fn run_all(server: &S3Server, times: u32) {
+    let s3 = server.bucket(BUCKET).await;
+    let upstream: SocketAddr = server
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
     let proxy = Arc::new(Proxy::start(upstream).await);
     let mut cases = tokio::task::JoinSet::new();
     for call in CALLS {
@@ -528,14 +532,18 @@ async fn run_all(times: u32) {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_fault_once_is_retried_away() {
-    run_all(1).await;
+crate::each_s3_server! {
+    (flavor = "multi_thread", worker_threads = 4) a_fault_once_is_retried_away,
+    (flavor = "multi_thread", worker_threads = 4) a_fault_for_good_gets_a_bounded_answer_and_stores_nothing_wrong,
+    (flavor = "multi_thread", worker_threads = 2) serve_looks_up_once_per_miss_and_counts_failed_lookups,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_fault_for_good_gets_a_bounded_answer_and_stores_nothing_wrong() {
-    run_all(u32::MAX).await;
+async fn a_fault_once_is_retried_away(server: &S3Server) {
+    run_all(server, 1).await;
+}
+
+async fn a_fault_for_good_gets_a_bounded_answer_and_stores_nothing_wrong(server: &S3Server) {
+    run_all(server, u32::MAX).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -556,11 +564,13 @@ async fn a_store_that_is_down_answers_502_quickly() {
 
 /// `rendition serve`'s HTTP server looks a key up once per miss (not once in the server and
 /// again in the service), counts a failed lookup, and answers it in bounded time.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_looks_up_once_per_miss_and_counts_failed_lookups() {
-    let Some(moto) = Moto::start() else { return };
-    let s3 = moto.bucket(BUCKET).await;
-    let upstream: SocketAddr = moto.endpoint.trim_start_matches("http://").parse().unwrap();
+async fn serve_looks_up_once_per_miss_and_counts_failed_lookups(server: &S3Server) {
+    let s3 = server.bucket(BUCKET).await;
+    let upstream: SocketAddr = server
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
     let proxy = Proxy::start(upstream).await;
     for name in ["once.jpg", "stalled.jpg"] {
         s3.put_object()
