@@ -30,6 +30,9 @@
 //!   cut short or corrupt); `jpeg-decoder` takes over, and the rendition reports it
 //!   (`Rendered::jpeg_fallback`, counted in the service's stats).
 //! - [`error`]: the one error type, split by whose fault it is, each kind one HTTP status.
+//! - `fuzzing` (with the `fuzzing` feature, and in tests): what the fuzz targets in `fuzz/`
+//!   check, also replayed over their seeds and past findings by `cargo test`
+//!   (`docs/fuzzing.md`).
 //!
 //! The edges:
 //! - [`store`]: the `Store` trait and its backends (folder, memory, S3).
@@ -46,6 +49,9 @@
 
 pub mod cdn;
 pub mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod lifecycle;
 pub mod limits;
 pub mod plan;

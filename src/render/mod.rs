@@ -368,7 +368,7 @@ pub fn render(
 mod decode;
 mod encode;
 mod info;
-mod jpeg;
+pub(crate) mod jpeg;
 mod pixels;
 mod probe;
 mod resize;
