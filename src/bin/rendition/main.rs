@@ -102,6 +102,18 @@ struct SignArgs {
     /// writes width and height.
     #[arg(long)]
     source_size: Option<String>,
+    /// With --picture: a file holding the info request's JSON answer (what `rendition render
+    /// --format json` writes, or the CDN serves for the source's -.json path; - reads standard
+    /// input). It gives the source's size, as --source-size does (--source-size wins when both
+    /// are given), and its placeholder, painted as the <img>'s background until the image
+    /// arrives; a source with alpha gets none, as it would show through the transparent pixels.
+    #[arg(long, value_name = "FILE")]
+    info: Option<PathBuf>,
+    /// With --picture: the <img>'s placeholder, replacing --info's (even for a source with
+    /// alpha): an image data URL in base64, data:image/png;base64,… (png, jpeg, gif, webp or
+    /// avif), the one kind of placeholder put in a style attribute.
+    #[arg(long, value_name = "DATA_URL")]
+    placeholder: Option<String>,
     /// Prefix for the printed paths, e.g. https://d111111abcdef8.cloudfront.net
     #[arg(long, default_value = "")]
     base: String,
@@ -421,6 +433,8 @@ fn sign(args: SignArgs, settings: &Settings) -> anyhow::Result<()> {
             ("--alt", args.alt.is_some()),
             ("--formats", args.formats.is_some()),
             ("--fallback", args.fallback.is_some()),
+            ("--info", args.info.is_some()),
+            ("--placeholder", args.placeholder.is_some()),
         ] {
             if given {
                 bail!("{flag}: is for --picture (with --srcset)");
@@ -443,12 +457,18 @@ fn sign(args: SignArgs, settings: &Settings) -> anyhow::Result<()> {
     }
     let sign = |c: &markup::Candidate| sign(&c.ops, c.output);
     if args.picture {
+        let info = match &args.info {
+            Some(path) => Some(read_info(path)?),
+            None => None,
+        };
         let picture = markup::PictureArgs {
             sizes: args.sizes.as_deref(),
             alt: args.alt.as_deref(),
             formats: args.formats.as_deref(),
             fallback: args.fallback.as_deref(),
             size,
+            info,
+            placeholder: args.placeholder.as_deref(),
         };
         let html = markup::picture(&args.source, &args.srcset, &options, &picture, &sign)?;
         println!("{html}");
@@ -457,6 +477,25 @@ fn sign(args: SignArgs, settings: &Settings) -> anyhow::Result<()> {
         println!("{}", markup::srcset(&list, &sign)?);
     }
     Ok(())
+}
+
+/// `--info FILE` (or `-`, standard input): the info request's answer, read and checked.
+fn read_info(path: &std::path::Path) -> anyhow::Result<markup::Info> {
+    let (name, text) = if path.as_os_str() == "-" {
+        let text = std::io::read_to_string(std::io::stdin())
+            .context("--info: reading the info request's answer from standard input")?;
+        ("standard input".to_string(), text)
+    } else {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "--info: reading {} (the info request's answer: `rendition render --format \
+                 json` writes it)",
+                path.display()
+            )
+        })?;
+        (path.display().to_string(), text)
+    };
+    markup::info(&name, &text)
 }
 
 async fn purge(args: PurgeArgs, mut settings: Settings) -> anyhow::Result<()> {

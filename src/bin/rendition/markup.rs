@@ -1,8 +1,10 @@
-//! `rendition sign --srcset` and `--picture`: srcset candidates and `<picture>` markup.
+//! `rendition sign --srcset` and `--picture`: srcset candidates and `<picture>` markup, with
+//! the info request's placeholder (§14) as the `<img>`'s background.
 //!
 //! Follows the JavaScript client's `clients/js/src/markup.js` rule for rule (`candidates`,
-//! `picturePlan`, `escapeHtml`), so for the same inputs both print the same text; only the
-//! errors name flags (`--sizes`) where the JavaScript names options (`sizes`). Output sizes come
+//! `picturePlan`, `infoOf`, `checkPlaceholder`, `placeholderStyle`, `escapeHtml`), so for the
+//! same inputs both print the same text; only the errors name flags (`--sizes`) where the
+//! JavaScript names options (`sizes`). Output sizes come
 //! from the renderer's own geometry ([`Plan::new`]), which the JavaScript follows to the pixel.
 
 use std::collections::HashSet;
@@ -37,6 +39,109 @@ pub fn source_size(text: &str) -> Result<Size> {
              source's size as displayed, after its EXIF orientation)"
         ),
     }
+}
+
+/// What `--picture` takes from the info request's answer (§14.2, `--info`): the source's size
+/// as displayed, and its placeholder unless the source has alpha (the placeholder would show
+/// through the image's transparent pixels once it is loaded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Info {
+    pub size: Size,
+    pub placeholder: Option<String>,
+}
+
+/// `--info`: the info request's answer as JSON text, read from `name` (for the errors). Members
+/// it doesn't use are ignored, as the spec asks of readers; the ones it uses are checked: width
+/// and height whole pixels above 0, alpha true or false when present, and the placeholder an
+/// image data URL in base64 when present (even with alpha, as the JavaScript checks it).
+pub fn info(name: &str, text: &str) -> Result<Info> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        anyhow::anyhow!(
+            "--info: {name} is not JSON ({e}): give the info request's answer, as `rendition \
+             render --format json` writes it or the CDN serves it for a -.json path"
+        )
+    })?;
+    let Some(info) = value.as_object() else {
+        bail!("--info: {name} is not the info request's answer (an object with width and height)");
+    };
+    let side = |side: &str| -> Result<u32> {
+        let value = info.get(side);
+        value
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|&n| n > 0)
+            .with_context(|| {
+                let shown = value.map_or("missing".to_string(), |v| v.to_string());
+                format!("--info: {name}: its {side} ({shown}) is not a size in pixels")
+            })
+    };
+    let size = Size {
+        width: side("width")?,
+        height: side("height")?,
+    };
+    let alpha = match info.get("alpha") {
+        None => false,
+        Some(serde_json::Value::Bool(alpha)) => *alpha,
+        Some(other) => bail!("--info: {name}: its alpha ({other}) is not true or false"),
+    };
+    let placeholder = match info.get("placeholder") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(url)) => {
+            check_placeholder(&format!("--info: {name}: its placeholder"), url)?;
+            Some(url.clone())
+        }
+        Some(other) => bail!(
+            "--info: {name}: its placeholder ({other}) is not an image data URL in base64 \
+             (data:image/png;base64,…)"
+        ),
+    };
+    Ok(Info {
+        size,
+        placeholder: placeholder.filter(|_| !alpha),
+    })
+}
+
+/// The image types a placeholder data URL may name, as the JavaScript's check.
+const PLACEHOLDER_TYPES: [&str; 5] = ["png", "jpeg", "gif", "webp", "avif"];
+
+/// A placeholder goes into a style attribute, so only what can't leave CSS's `url()` nor the
+/// attribute is taken: `data:image/<type>;base64,` and nothing but base64 after it (the
+/// JavaScript's `^data:image\/(?:png|jpeg|gif|webp|avif);base64,[A-Za-z0-9+/]+={0,2}$`).
+pub fn check_placeholder(what: &str, value: &str) -> Result<()> {
+    let data = value
+        .strip_prefix("data:image/")
+        .and_then(|rest| {
+            PLACEHOLDER_TYPES
+                .iter()
+                .find_map(|t| rest.strip_prefix(t)?.strip_prefix(";base64,"))
+        })
+        .filter(|data| {
+            let body = data.trim_end_matches('=');
+            data.len() - body.len() <= 2
+                && !body.is_empty()
+                && body
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        });
+    if data.is_none() {
+        let shown = if value.chars().count() > 40 {
+            format!("{:?}…", value.chars().take(40).collect::<String>())
+        } else {
+            format!("{value:?}")
+        };
+        bail!(
+            "{what}: {shown} is not an image data URL in base64 (data:image/png;base64,…), the \
+             one kind of placeholder put in a style attribute"
+        );
+    }
+    Ok(())
+}
+
+/// The style that paints a placeholder (a checked data URL) behind the `<img>` until the image
+/// covers it: centred and scaled to cover the box, as the renditions crop by default. The
+/// JavaScript's `placeholderStyle` and the Python client's `placeholder_style` write the same.
+fn placeholder_style(data_url: &str) -> String {
+    format!("background-position:center;background-size:cover;background-image:url({data_url})")
 }
 
 /// One srcset candidate, resolved and ready to sign.
@@ -296,13 +401,20 @@ pub struct PictureArgs<'a> {
     pub alt: Option<&'a str>,
     pub formats: Option<&'a [String]>,
     pub fallback: Option<&'a str>,
+    /// `--source-size`: the source's size, which wins over `info`'s.
     pub size: Option<Size>,
+    /// `--info`, already read.
+    pub info: Option<Info>,
+    /// `--placeholder`: gives or replaces `info`'s placeholder.
+    pub placeholder: Option<&'a str>,
 }
 
 /// `<picture>` markup: one `<source>` per format of `--formats` and an `<img>` in the fallback
 /// format, all with the same candidates, and `width`/`height` from the source's size (§8) so
 /// the page reserves the image's space. With `--format auto` or `auto-alpha`, one `<img>`
-/// whose URLs the CDN negotiates (§13.5).
+/// whose URLs the CDN negotiates (§13.5). `--info` gives the source's size when
+/// `--source-size` doesn't, and a placeholder, which `--placeholder` gives or replaces: the
+/// `<img>` paints it as its background until the image arrives.
 pub fn picture(
     source: &str,
     items: &[String],
@@ -381,6 +493,15 @@ pub fn picture(
             bail!("--formats: {f} is the fallback <img> already");
         }
     }
+    // As the JavaScript: --source-size before info's size; --placeholder before info's.
+    let size = args.size.or(args.info.as_ref().map(|i| i.size));
+    let placeholder = match args.placeholder {
+        Some(url) => {
+            check_placeholder("--placeholder", url)?;
+            Some(url)
+        }
+        None => args.info.as_ref().and_then(|i| i.placeholder.as_deref()),
+    };
     // Quality means nothing to png and gif: it applies to the lossy formats only. Auto formats
     // take it (auto-alpha's PNG choice ignores it).
     let for_format = |format: &str| {
@@ -394,7 +515,7 @@ pub fn picture(
     let sets: Vec<Vec<Candidate>> = formats
         .iter()
         .chain([&fallback])
-        .map(|f| candidates(source, items, &for_format(f), args.size))
+        .map(|f| candidates(source, items, &for_format(f), size))
         .collect::<Result<_>>()?;
 
     let img = sets.last().expect("the fallback's set");
@@ -413,7 +534,7 @@ pub fn picture(
         let mut css = for_format(&fallback);
         css.dpr = None;
         let (ops, _) = css.resolve(source)?;
-        match args.size {
+        match size {
             Some(size) => Some(rendered_size(&ops, size)?),
             None => box_of(&ops),
         }
@@ -447,6 +568,7 @@ pub fn picture(
             ("alt", Some(alt.to_string())),
             ("loading", Some("lazy".into())),
             ("decoding", Some("async".into())),
+            ("style", placeholder.map(placeholder_style)),
         ])
     ));
     if auto.is_none() {
