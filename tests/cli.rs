@@ -959,6 +959,22 @@ fn sign_picture_refuses_invalid_combinations_naming_the_flag() {
     }
 }
 
+/// Info answers as the info request writes them (`rendition render --format json`), with a
+/// placeholder, with alpha, and without a placeholder but with a member no reader knows.
+const INFO_OPAQUE: &str = r#"{"alpha":false,"format":"jpeg","frames":1,"height":1200,"placeholder":"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAgAAAAGCAIAAABxZ0dEAAAAGklEQVR4nGP4z8CAFTGMSlBNAi7OpAGI/AIA/eYT7Td+dQAAAAAASUVORK5CYII=","thumbhash":"HAkOFZpwh4eAeYiXh3iHiNAwDPh4","width":1600}"#;
+const INFO_ALPHA: &str = r#"{"alpha":true,"format":"png","frames":1,"height":50,"placeholder":"data:image/png;base64,iVBORw0KGgo=","thumbhash":"AAAA","width":100}"#;
+const INFO_BARE: &str =
+    r#"{"width":3000,"height":2000,"alpha":false,"placeholder":null,"future":{"x":1}}"#;
+const PLACEHOLDER_WEBP: &str =
+    "data:image/webp;base64,UklGRiIAAABXRUJQVlA4IBYAAAAwAQCdASoBAAEADsD+JaQAA3AAAAAA";
+
+/// The style attribute that paints `placeholder`, as the clients write it.
+fn placeholder_style(placeholder: &str) -> String {
+    format!(
+        " style=\"background-position:center;background-size:cover;background-image:url({placeholder})\""
+    )
+}
+
 /// `rendition sign` and the JavaScript client's picture() and srcset() print the same text.
 #[test]
 fn sign_picture_prints_what_the_javascript_client_prints() {
@@ -966,8 +982,19 @@ fn sign_picture_prints_what_the_javascript_client_prints() {
     if !common::available(node.is_ok_and(|o| o.status.success()), "node") {
         return;
     }
+    // Info answers, written to files for the command (`@name` in its flags is the file's path)
+    // and declared as constants of the same names for the JavaScript.
+    let dir = tempfile::tempdir().unwrap();
+    let infos = [
+        ("opaque", INFO_OPAQUE),
+        ("alpha", INFO_ALPHA),
+        ("bare", INFO_BARE),
+    ];
+    for (name, json) in infos {
+        std::fs::write(dir.path().join(format!("{name}.json")), json).unwrap();
+    }
     // (the command's flags, the same call to the JavaScript signer)
-    let cases: [(&[&str], &str); 11] = [
+    let cases: Vec<(&[&str], &str)> = vec![
         (
             &[
                 "photos/cat.jpg",
@@ -1167,6 +1194,143 @@ fn sign_picture_prints_what_the_javascript_client_prints() {
             &["a.jpg", "-w", "100", "--srcset", "1x,1.50x,2x"],
             r#"s.srcset('a.jpg', ['1x', '1.50x', '2x'], { width: 100 })"#,
         ),
+        // The info request's answer: its size and its placeholder.
+        (
+            &[
+                "photos/cat.jpg",
+                "--srcset",
+                "320,640,1280,1920",
+                "--picture",
+                "--sizes",
+                "100vw",
+                "--alt",
+                "A cat",
+                "--info",
+                "@opaque",
+            ],
+            r#"s.picture('photos/cat.jpg', { widths: [320, 640, 1280, 1920], sizes: '100vw',
+               alt: 'A cat', info: opaque })"#,
+        ),
+        // With alpha, no placeholder: it would show through the transparent pixels.
+        (
+            &[
+                "icons/logo.png",
+                "-w",
+                "64",
+                "--srcset",
+                "1x,2x",
+                "--picture",
+                "--alt",
+                "Logo",
+                "--info",
+                "@alpha",
+            ],
+            r#"s.picture('icons/logo.png', { width: 64, densities: ['1x', '2x'], alt: 'Logo',
+               info: alpha })"#,
+        ),
+        // --placeholder replaces info's, and gives one to a source with alpha.
+        (
+            &[
+                "photos/cat.jpg",
+                "--srcset",
+                "320,640",
+                "--picture",
+                "--sizes",
+                "50vw",
+                "--alt",
+                "",
+                "--info",
+                "@opaque",
+                "--placeholder",
+                PLACEHOLDER_WEBP,
+            ],
+            r#"s.picture('photos/cat.jpg', { widths: [320, 640], sizes: '50vw', alt: '',
+               info: opaque, placeholder: PLACEHOLDER_WEBP })"#,
+        ),
+        (
+            &[
+                "icons/logo.png",
+                "-w",
+                "64",
+                "-f",
+                "auto-alpha",
+                "--srcset",
+                "1x,2x",
+                "--picture",
+                "--alt",
+                "Logo",
+                "--info",
+                "@alpha",
+                "--placeholder",
+                PLACEHOLDER_WEBP,
+            ],
+            r#"s.picture('icons/logo.png', { width: 64, format: 'auto-alpha',
+               densities: ['1x', '2x'], alt: 'Logo', info: alpha, placeholder: PLACEHOLDER_WEBP })"#,
+        ),
+        // --source-size wins over info's size; info's placeholder stays.
+        (
+            &[
+                "photos/cat.jpg",
+                "-w",
+                "400",
+                "-H",
+                "300",
+                "--rotate",
+                "90",
+                "--srcset",
+                "200,400,800",
+                "--picture",
+                "--sizes",
+                "100vw",
+                "--alt",
+                "A cat",
+                "--info",
+                "@opaque",
+                "--source-size",
+                "500x700",
+            ],
+            r#"s.picture('photos/cat.jpg', { width: 400, height: 300, rotate: 90,
+               widths: [200, 400, 800], sizes: '100vw', alt: 'A cat', info: opaque,
+               sourceWidth: 500, sourceHeight: 700 })"#,
+        ),
+        // An answer without a placeholder (and members no reader knows): the size alone; and
+        // a placeholder with no info, on format auto's one <img>.
+        (
+            &[
+                "photos/cat.jpg",
+                "-f",
+                "auto",
+                "--srcset",
+                "320,640,1280",
+                "--picture",
+                "--sizes",
+                "100vw",
+                "--alt",
+                "A cat",
+                "--info",
+                "@bare",
+            ],
+            r#"s.picture('photos/cat.jpg', { format: 'auto', widths: [320, 640, 1280],
+               sizes: '100vw', alt: 'A cat', info: bare })"#,
+        ),
+        (
+            &[
+                "photos/cat.jpg",
+                "-w",
+                "300",
+                "-f",
+                "auto",
+                "--srcset",
+                "1x,2x",
+                "--picture",
+                "--alt",
+                "A cat",
+                "--placeholder",
+                PLACEHOLDER_WEBP,
+            ],
+            r#"s.picture('photos/cat.jpg', { width: 300, format: 'auto', densities: ['1x', '2x'],
+               alt: 'A cat', placeholder: PLACEHOLDER_WEBP })"#,
+        ),
     ];
     let index = format!(
         "file://{}/clients/js/src/index.js",
@@ -1176,9 +1340,15 @@ fn sign_picture_prints_what_the_javascript_client_prints() {
         .iter()
         .map(|(_, js)| format!("console.log({js});"))
         .collect();
+    let constants: Vec<String> = infos
+        .iter()
+        .map(|(name, json)| format!("const {name} = {json};"))
+        .chain([format!("const PLACEHOLDER_WEBP = '{PLACEHOLDER_WEBP}';")])
+        .collect();
     let script = format!(
         "import {{ createSigner }} from '{index}';\n\
-         const s = createSigner({{ keys: process.env.RENDITION_KEYS, base: '{BASE}' }});\n{}",
+         const s = createSigner({{ keys: process.env.RENDITION_KEYS, base: '{BASE}' }});\n{}\n{}",
+        constants.join("\n"),
         calls.join("\n")
     );
     let o = Command::new("node")
@@ -1190,10 +1360,365 @@ fn sign_picture_prints_what_the_javascript_client_prints() {
     let js: Vec<&str> = js.lines().collect();
     assert_eq!(js.len(), cases.len(), "{js:?}");
     for ((flags, call), js) in cases.iter().zip(js) {
-        let mut args = vec!["sign"];
-        args.extend(*flags);
-        args.extend(["--base", BASE]);
+        let mut args = vec!["sign".to_string()];
+        args.extend(flags.iter().map(|f| {
+            match f.strip_prefix('@') {
+                Some(name) => dir
+                    .path()
+                    .join(format!("{name}.json"))
+                    .display()
+                    .to_string(),
+                None => f.to_string(),
+            }
+        }));
+        args.extend(["--base".to_string(), BASE.to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let ours = stdout(&rendition(&args));
         assert_eq!(ours, js, "rendition {args:?} and {call}");
     }
+}
+
+/// `--info` and `--placeholder`: the placeholder painted behind the `<img>`, the size taken
+/// from the answer, and the rules of precedence, without node.
+#[test]
+fn sign_picture_paints_the_info_placeholder() {
+    let dir = tempfile::tempdir().unwrap();
+    let opaque = dir.path().join("opaque.json");
+    let alpha = dir.path().join("alpha.json");
+    std::fs::write(&opaque, INFO_OPAQUE).unwrap();
+    std::fs::write(&alpha, INFO_ALPHA).unwrap();
+    let (opaque, alpha) = (opaque.to_str().unwrap(), alpha.to_str().unwrap());
+    let picture = |extra: &[&str]| {
+        let mut args = vec![
+            "sign",
+            "photos/cat.jpg",
+            "--srcset",
+            "320,640,3200",
+            "--picture",
+            "--sizes",
+            "100vw",
+            "--alt",
+            "A cat",
+        ];
+        args.extend(extra);
+        stdout(&rendition(&args))
+    };
+    let info: serde_json::Value = serde_json::from_str(INFO_OPAQUE).unwrap();
+    let style = placeholder_style(info["placeholder"].as_str().unwrap());
+    // The answer is the source's size, and its placeholder is the <img>'s last attribute.
+    let plain = picture(&["--source-size", "1600x1200"]);
+    let with_info = picture(&["--info", opaque]);
+    assert!(plain.contains("width=\"1600\" height=\"1200\""), "{plain}");
+    assert!(!plain.contains("style="), "{plain}");
+    assert_eq!(
+        with_info,
+        plain.replace(
+            "decoding=\"async\">",
+            &format!("decoding=\"async\"{style}>")
+        ),
+    );
+    let img = tags(&with_info)
+        .into_iter()
+        .find(|(name, _)| name == "img")
+        .unwrap();
+    assert_eq!(names(&img.1).last(), Some(&"style"));
+    assert_eq!(format!(" style=\"{}\"", attr(&img.1, "style")), style);
+    // --source-size wins over the answer's size; the placeholder stays.
+    let both = picture(&["--info", opaque, "--source-size", "800x600"]);
+    assert!(both.contains("width=\"800\" height=\"600\""), "{both}");
+    assert!(both.contains(&style), "{both}");
+    // --placeholder replaces the answer's, and alone needs no answer.
+    let replaced = picture(&["--info", opaque, "--placeholder", PLACEHOLDER_WEBP]);
+    assert!(
+        replaced.contains(&placeholder_style(PLACEHOLDER_WEBP)),
+        "{replaced}"
+    );
+    assert!(!replaced.contains("data:image/png"), "{replaced}");
+    let alone = picture(&["--placeholder", PLACEHOLDER_WEBP]);
+    assert!(
+        alone.contains(&placeholder_style(PLACEHOLDER_WEBP)),
+        "{alone}"
+    );
+    assert!(!alone.contains("width="), "{alone}");
+    // With alpha, the answer gives its size but no placeholder; --placeholder still gives one.
+    let transparent = picture(&["--info", alpha]);
+    assert!(
+        transparent.contains("width=\"100\" height=\"50\""),
+        "{transparent}"
+    );
+    assert!(!transparent.contains("style="), "{transparent}");
+    let given = picture(&["--info", alpha, "--placeholder", PLACEHOLDER_WEBP]);
+    assert!(
+        given.contains(&placeholder_style(PLACEHOLDER_WEBP)),
+        "{given}"
+    );
+    // Standard input, for a pipe from curl.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args([
+            "sign",
+            "photos/cat.jpg",
+            "--srcset",
+            "320,640,3200",
+            "--picture",
+            "--sizes",
+            "100vw",
+            "--alt",
+            "A cat",
+            "--info",
+            "-",
+        ])
+        .env("RENDITION_KEYS", KEYS)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(INFO_OPAQUE.as_bytes())
+        .unwrap();
+    assert_eq!(stdout(&child.wait_with_output().unwrap()), with_info);
+}
+
+#[test]
+fn sign_picture_refuses_a_bad_placeholder_or_info_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, json: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, json).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let picture = |extra: &[&str], says: &str| {
+        let mut args = vec![
+            "sign",
+            "a.jpg",
+            "--srcset",
+            "320,640",
+            "--picture",
+            "--sizes",
+            "100vw",
+            "--alt",
+            "a",
+        ];
+        args.extend(extra);
+        refused_saying(&args, says);
+    };
+    // Only image data URLs in base64: nothing that could leave url() or the attribute.
+    let not_a_placeholder = "is not an image data URL in base64";
+    for bad in [
+        "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+        "data:image/svg+xml;base64,PHN2Zz4=",
+        "data:image/png;base64,AAAA);background:url(https://evil.example/x.png",
+        "data:image/png;base64,AAAA\" onerror=\"alert(1)",
+        "data:image/png;base64,AAAA\"><script>alert(1)</script>",
+        "data:image/png,AAAA",
+        "data:image/png;base64,",
+        "data:image/png;base64,AAAA===",
+        "data:image/png;base64,AAAA\n",
+        "DATA:image/png;base64,AAAA",
+        "https://example.com/placeholder.png",
+        "",
+    ] {
+        picture(&["--placeholder", bad], "--placeholder: ");
+        picture(&["--placeholder", bad], not_a_placeholder);
+    }
+    // Both flags belong to --picture.
+    refused_saying(
+        &[
+            "sign",
+            "a.jpg",
+            "--srcset",
+            "320",
+            "--placeholder",
+            PLACEHOLDER_WEBP,
+        ],
+        "--placeholder: is for --picture",
+    );
+    let opaque = file("opaque.json", INFO_OPAQUE);
+    refused_saying(
+        &["sign", "a.jpg", "--srcset", "320", "--info", &opaque],
+        "--info: is for --picture",
+    );
+    refused_saying(
+        &["sign", "a.jpg", "-w", "320", "--info", &opaque],
+        "--info: is for --picture",
+    );
+    // A file that is not an info answer.
+    let bad_files = [
+        ("not JSON", "{\"width\": 10,", "is not JSON"),
+        ("an array", "[1, 2]", "is not the info request's answer"),
+        ("no width", r#"{"height": 10}"#, "its width (missing)"),
+        (
+            "zero height",
+            r#"{"width": 10, "height": 0}"#,
+            "its height (0)",
+        ),
+        (
+            "a fraction",
+            r#"{"width": 10.5, "height": 10}"#,
+            "its width (10.5)",
+        ),
+        (
+            "text",
+            r#"{"width": "10", "height": 10}"#,
+            "its width (\"10\")",
+        ),
+        (
+            "too wide",
+            r#"{"width": 4294967296, "height": 10}"#,
+            "its width",
+        ),
+        (
+            "alpha as text",
+            r#"{"width": 10, "height": 10, "alpha": "yes"}"#,
+            "its alpha (\"yes\") is not true or false",
+        ),
+        (
+            "alpha null",
+            r#"{"width": 10, "height": 10, "alpha": null}"#,
+            "its alpha (null)",
+        ),
+        (
+            "a bad placeholder, alpha or not",
+            r#"{"width": 10, "height": 10, "alpha": true, "placeholder": "data:text/html;base64,AAAA"}"#,
+            not_a_placeholder,
+        ),
+        (
+            "a placeholder that is not text",
+            r#"{"width": 10, "height": 10, "placeholder": 1}"#,
+            "its placeholder (1)",
+        ),
+    ];
+    for (i, (what, json, says)) in bad_files.iter().enumerate() {
+        let path = file(&format!("bad{i}.json"), json);
+        let o = {
+            let mut args = vec![
+                "sign",
+                "a.jpg",
+                "--srcset",
+                "320,640",
+                "--picture",
+                "--sizes",
+                "100vw",
+                "--alt",
+                "a",
+                "--info",
+                &path,
+            ];
+            // A good --placeholder doesn't excuse a bad answer.
+            if i % 2 == 0 {
+                args.extend(["--placeholder", PLACEHOLDER_WEBP]);
+            }
+            rendition(&args)
+        };
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{what}: accepted");
+        assert!(
+            err.contains(&format!("--info: {path}")) && err.contains(says),
+            "{what}: {err:?} does not say --info: {path} … {says:?}"
+        );
+        assert!(o.stdout.is_empty(), "{what}");
+    }
+    picture(
+        &[
+            "--info",
+            &dir.path().join("missing.json").display().to_string(),
+        ],
+        "--info: reading",
+    );
+}
+
+/// What `rendition render --format json` writes is what `sign --picture --info` reads: the
+/// displayed size becomes width and height, the placeholder the background, and a transparent
+/// source gets none.
+#[test]
+fn sign_picture_reads_the_info_that_render_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("photo.jpg");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/progressive-420.jpg"
+        ),
+        &photo,
+    )
+    .unwrap();
+    let logo = dir.path().join("logo.png");
+    image::RgbaImage::from_fn(60, 40, |x, _| {
+        image::Rgba([200, 40, 40, if x < 30 { 0 } else { 255 }])
+    })
+    .save(&logo)
+    .unwrap();
+    let out_dir = dir.path().join("info");
+    let o = Command::new(env!("CARGO_BIN_EXE_rendition"))
+        .args(["render", "--format", "json", "--out-dir"])
+        .arg(&out_dir)
+        .arg(&photo)
+        .arg(&logo)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |name: &str| {
+        let path = out_dir.join(name);
+        let info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        (path.to_str().unwrap().to_string(), info)
+    };
+
+    let (path, info) = read("photo.json");
+    assert_eq!(
+        (info["width"].as_u64(), info["height"].as_u64()),
+        (Some(400), Some(300))
+    );
+    assert_eq!(info["alpha"], serde_json::Value::Bool(false));
+    let placeholder = info["placeholder"].as_str().unwrap();
+    // A real PNG, the one the page paints.
+    use base64::Engine as _;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(placeholder.strip_prefix("data:image/png;base64,").unwrap())
+        .unwrap();
+    assert!(image::load_from_memory(&png).is_ok());
+    let markup = |source: &str, extra: &[&str]| {
+        let mut args = vec![
+            "sign",
+            source,
+            "--srcset",
+            "200,400,800",
+            "--picture",
+            "--sizes",
+            "100vw",
+            "--alt",
+            "x",
+        ];
+        args.extend(extra);
+        stdout(&rendition(&args))
+    };
+    let with_info = markup("photos/photo.jpg", &["--info", &path]);
+    let sized = markup("photos/photo.jpg", &["--source-size", "400x300"]);
+    assert!(sized.contains("width=\"400\" height=\"300\""), "{sized}");
+    assert!(!sized.contains("800w"), "the 800 is the 400 again: {sized}");
+    assert_eq!(
+        with_info,
+        sized.replace(
+            "decoding=\"async\">",
+            &format!("decoding=\"async\"{}>", placeholder_style(placeholder))
+        )
+    );
+
+    let (path, info) = read("logo.json");
+    assert_eq!(info["alpha"], serde_json::Value::Bool(true));
+    assert!(info["placeholder"].as_str().is_some());
+    let with_info = markup("icons/logo.png", &["--info", &path]);
+    assert_eq!(
+        with_info,
+        markup("icons/logo.png", &["--source-size", "60x40"])
+    );
+    assert!(
+        with_info.contains("width=\"60\" height=\"40\""),
+        "{with_info}"
+    );
+    assert!(!with_info.contains("style="), "{with_info}");
 }
