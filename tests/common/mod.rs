@@ -274,10 +274,13 @@ impl S3Impl {
         }
     }
 
-    /// Whether concurrent `PutObject`s with `If-None-Match: *` on one key let exactly one
-    /// through, as S3 does. s3s-fs checks that the key is missing, then writes: writers that
-    /// overlap all succeed, the last rename winning (each object stays whole).
-    pub fn atomic_create_only(self) -> bool {
+    /// Whether a `PutObject` is atomic, as in S3: with `If-None-Match: *`, of concurrent writers
+    /// of one key exactly one succeeds, and an object appears at once with its bytes, metadata
+    /// and checksum. s3s-fs checks that the key is missing, then renames the bytes into place,
+    /// then writes the metadata (Content-Type...) and the checksum: overlapping writers all
+    /// succeed, a reader in between sees the object without its Content-Type, and overlapping
+    /// writers can leave one's bytes under another's checksum, which the SDK refuses to read.
+    pub fn atomic_puts(self) -> bool {
         match self {
             S3Impl::Moto => true,
             S3Impl::S3sFs => false,
