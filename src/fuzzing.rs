@@ -86,10 +86,19 @@ pub fn path(data: &[u8]) {
 /// The renderer's own JPEG decoder, every path of it: the first byte picks the scale (1/8 to
 /// 8/8: at 1/8 a progressive file takes the DC-only path), the rest is the file. It either
 /// declines (the general decoder takes over) or gives exactly the pixels its scale promises.
+///
+/// As in a render, the decoder only sees a file whose header passed the probe under the
+/// default limits (at most 100 million pixels): without that, a kilobyte declaring
+/// 65,000 × 65,000 pixels asks for a 12 GB output, which is the probe's to refuse, not the
+/// decoder's. A file whose frames disagree between the probe and the decoder still gets
+/// through to the decoder, and is what this target looks for.
 pub fn jpeg(data: &[u8]) {
     let Some((&first, file)) = data.split_first() else {
         return;
     };
+    if render::probe(file, &Limits::default()).is_err() {
+        return;
+    }
     let eighths = usize::from(first % 8) + 1;
     let size = |w: u32, h: u32| {
         (w as usize)
