@@ -505,14 +505,18 @@ async fn run_case(
 /// margin the limits leave.
 static RUNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
+/// Where the proxy sends what it lets through: the server's loopback address.
+fn address_of(server: &S3Server) -> SocketAddr {
+    let address = server.endpoint.trim_start_matches("http://");
+    address
+        .parse()
+        .expect("the server's endpoint is http://IP:PORT")
+}
+
 async fn run_all(server: &S3Server, times: u32) {
     let _turn = RUNS.acquire().await.expect("never closed");
     let s3 = server.bucket(BUCKET).await;
-    let upstream: SocketAddr = server
-        .endpoint
-        .trim_start_matches("http://")
-        .parse()
-        .unwrap();
+    let upstream = address_of(server);
     let proxy = Arc::new(Proxy::start(upstream).await);
     let mut cases = tokio::task::JoinSet::new();
     for call in CALLS {
@@ -576,11 +580,7 @@ async fn a_store_that_is_down_answers_502_quickly() {
 /// again in the service), counts a failed lookup, and answers it in bounded time.
 async fn serve_looks_up_once_per_miss_and_counts_failed_lookups(server: &S3Server) {
     let s3 = server.bucket(BUCKET).await;
-    let upstream: SocketAddr = server
-        .endpoint
-        .trim_start_matches("http://")
-        .parse()
-        .unwrap();
+    let upstream = address_of(server);
     let proxy = Proxy::start(upstream).await;
     for name in ["once.jpg", "stalled.jpg"] {
         s3.put_object()
