@@ -29,11 +29,23 @@ BACKGROUNDS = "/usr/share/backgrounds"
 TIMEOUT_S = 300  # per command
 WIDTH = 512
 QUALITY = 80
+# The width sweep (`--sets widths`): the typical set at each of these widths, in each format.
+# AVIF stops at 1024 px: at 1600 and 2400 px one run of sharp or vipsthumbnail (libaom, effort
+# 4) over the set takes minutes (about 45 s at 1024 px on the 2-core machine), too long for
+# five runs of every width.
+SWEEP_WIDTHS = (256, 512, 1024, 1600, 2400)
+WIDTH_FORMATS = {"jpg": SWEEP_WIDTHS, "webp": SWEEP_WIDTHS, "avif": (256, 512, 1024)}
+# AVIF settings, as in AVIF.md's whole-render comparison: rendition at its default (quality 80,
+# its speed ladder), sharp and vipsthumbnail at sharp's default (quality 50, effort 4). Pillow
+# is not in the AVIF runs.
+AVIF_PEER_Q = 50
+AVIF_EFFORT = 4
+TOOL_FORMATS = {"Pillow": ("jpg", "webp", "png")}  # tools that do not write every format
 
 # ---------------------------------------------------------------------------------------------
 # The photo sets. Everything here is derived from Debian's ukui-wallpapers and
 # lomiri-wallpapers, deterministically; bump RECIPE when any of it changes.
-RECIPE = "3"
+RECIPE = "4"
 
 # "typical": 1.3-5 MP JPEGs. Only two wallpapers are that small (both progressive), so the
 # other ten are wallpaper photographs downscaled with Pillow (LANCZOS, from the full decode)
@@ -67,21 +79,83 @@ HUGE_NAME = "huge-progressive.jpg"
 # "png": every distinct wallpaper PNG (lomiri-default-background.png is a symlink to
 # warty-final-ubuntu.png and counted once), used as they are.
 
+# "alpha": PNGs with a real alpha channel, one per downscaled typical photo (same pixels, same
+# 1.3-5 MP sizes), each with its own deterministic alpha mask (ALPHA_MASKS, in the order of
+# TYPICAL_DOWNSCALED), RGB set to 0 wherever alpha is 0 (as PNG optimisers leave it, so a
+# resize that does not weight colour by alpha shows dark fringes), saved by Pillow at its
+# default compression. Eight are RGBA; "grey" is grey + alpha (LA) and "palette" a 256-colour
+# palette with a tRNS chunk (P), the other two kinds of PNG transparency.
+ALPHA_MASKS = ("vignette", "rounded", "fade", "hole", "spot", "stripes", "clouds", "half",
+               "grey", "palette")
+
 
 def log(*a):
     print(*a, flush=True)
 
 
+def alpha_mask(kind, w, h, seed):
+    """The alpha (0-255, uint8, h x w) of the ALPHA_MASKS kind `kind` for a w x h image."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
+    x, y = xx / w * 2 - 1, yy / h * 2 - 1  # -1..1 across the image
+    r = np.hypot(xx - w / 2, yy - h / 2) / min(w, h)  # distance from the centre, in short sides
+
+    def smooth(t):
+        t = np.clip(t, 0, 1)
+        return t * t * (3 - 2 * t)
+
+    if kind in ("vignette", "grey"):  # soft ellipse: opaque centre, clear corners
+        a = smooth((1.15 - np.hypot(x, y)) / 0.5)
+    elif kind == "rounded":  # card with round corners, a clear margin, 1.5 px soft edge
+        m, rad = 0.06 * min(w, h), 0.15 * min(w, h)
+        dx = np.maximum(np.abs(xx - w / 2) - (w / 2 - m - rad), 0)
+        dy = np.maximum(np.abs(yy - h / 2) - (h / 2 - m - rad), 0)
+        a = np.clip(0.5 - (np.hypot(dx, dy) - rad) / 1.5, 0, 1)
+    elif kind == "fade":  # opaque left edge fading to clear at the right
+        a = smooth((1 - x) / 2)
+    elif kind == "hole":  # opaque, with a soft round hole in the middle
+        a = smooth((r - 0.2) / 0.1)
+    elif kind == "spot":  # Gaussian spot, nowhere quite clear
+        a = np.exp(-(x * x + y * y) / 0.35)
+    elif kind == "stripes":  # hard-edged bands, opaque and 35%
+        a = np.where(np.floor(yy / (h / 12)) % 2 == 0, 1.0, 0.35)
+    elif kind == "clouds":  # a smooth seeded random field, thresholded softly
+        rng = np.random.default_rng(seed)
+        field = Image.fromarray(rng.random((9, 14)).astype(np.float32), "F")
+        a = smooth((np.asarray(field.resize((w, h), Image.BICUBIC)) - 0.35) / 0.3)
+    elif kind == "half":  # 50% everywhere
+        a = np.full((h, w), 0.5, dtype=np.float32)
+    elif kind == "palette":  # hard-edged disc: binary transparency, as a tRNS palette has it
+        a = (r < 0.45).astype(np.float32)
+    else:
+        raise ValueError(kind)
+    return np.round(np.asarray(a, dtype=np.float32) * 255).astype(np.uint8)
+
+
+def alpha_png(rgb, kind, seed, dst):
+    """Saves the RGB image `rgb` with the alpha mask `kind` as PNG (see ALPHA_MASKS)."""
+    a = alpha_mask(kind, rgb.width, rgb.height, seed)
+    px = np.array(rgb)
+    px[a == 0] = 0
+    im = Image.fromarray(np.dstack([px, a]), "RGBA")
+    if kind == "grey":
+        im = Image.merge("LA", (im.convert("L"), im.getchannel("A")))
+    elif kind == "palette":
+        im = im.quantize(256, method=Image.Quantize.FASTOCTREE)
+    im.save(dst, "PNG")
+
+
 def prepare_sets():
-    """Creates bench/out/sets/{typical,huge} unless they are there for this RECIPE."""
+    """Creates bench/out/sets/{typical,huge,alpha} unless they are there for this RECIPE."""
     stamp = os.path.join(SETS_DIR, ".recipe")
     typical_dir = os.path.join(SETS_DIR, "typical")
     huge_dir = os.path.join(SETS_DIR, "huge")
+    alpha_dir = os.path.join(SETS_DIR, "alpha")
     if not (os.path.exists(stamp) and open(stamp).read().strip() == RECIPE):
         log(f"preparing the photo sets in {SETS_DIR}")
         shutil.rmtree(SETS_DIR, ignore_errors=True)
         os.makedirs(typical_dir)
         os.makedirs(huge_dir)
+        os.makedirs(alpha_dir)
         lo, hi = TYPICAL_MP
         n = len(TYPICAL_DOWNSCALED)
         for i, name in enumerate(TYPICAL_DOWNSCALED):
@@ -93,6 +167,9 @@ def prepare_sets():
                 small = im.resize(size, Image.LANCZOS)
             small.save(os.path.join(typical_dir, name), "JPEG", quality=90,
                        subsampling="4:2:0", optimize=False, progressive=False)
+            kind = ALPHA_MASKS[i]
+            alpha_png(small, kind, i, os.path.join(
+                alpha_dir, f"{os.path.splitext(name)[0]}-{kind}.png"))
         for name in TYPICAL_AS_IS:
             shutil.copyfile(os.path.join(BACKGROUNDS, name), os.path.join(typical_dir, name))
         with Image.open(os.path.join(BACKGROUNDS, HUGE_SOURCE)) as im:
@@ -116,6 +193,7 @@ def prepare_sets():
             f.write(RECIPE + "\n")
     typical = sorted(os.path.join(typical_dir, f) for f in os.listdir(typical_dir))
     huge = [os.path.join(huge_dir, HUGE_NAME)]
+    alpha = sorted(os.path.join(alpha_dir, f) for f in os.listdir(alpha_dir))
     pngs = sorted({os.path.realpath(os.path.join(BACKGROUNDS, f))
                    for f in os.listdir(BACKGROUNDS) if f.endswith(".png")})
     return {
@@ -127,7 +205,15 @@ def prepare_sets():
                 "inputs": pngs, "fmt": "png"},
         "webp": {"title": "JPEG -> WebP: the typical set -> 512 px lossy WebP q80",
                  "inputs": typical, "fmt": "webp"},
+        "alpha-webp": {"title": f"PNG with alpha -> WebP: {len(alpha)} PNGs with transparency "
+                                f"-> 512 px lossy WebP q80", "inputs": alpha, "fmt": "webp"},
+        "alpha-png": {"title": f"PNG with alpha -> PNG: the same {len(alpha)} PNGs -> 512 px PNG",
+                      "inputs": alpha, "fmt": "png"},
     }
+
+
+# Names --sets takes for more than one timed set.
+SET_GROUPS = {"alpha": ("alpha-webp", "alpha-png")}
 
 
 def describe_inputs(paths):
@@ -170,22 +256,35 @@ def rendition_eighths(path):
 
 
 def tool_commands(rendition, with_sharp):
+    """Each tool's argv maker: (fmt, out_dir, inputs, width=WIDTH). Every tool keeps a source
+    narrower than `width` at its own width, as rendition does by default (vipsthumbnail's
+    `--size Wx>` shrinks only; sharp.js uses withoutEnlargement; pillow_bench.py does not
+    resize up). JPEG and WebP at QUALITY; AVIF as in AVIF.md (see AVIF_PEER_Q)."""
     node_modules_dir = BENCH
+
+    def peer_spec(fmt, width):  # FORMAT[:QUALITY[:WIDTH]] of sharp.js and pillow_bench.py
+        if width == WIDTH and fmt != "avif":
+            return fmt
+        return f"{fmt}:{AVIF_PEER_Q if fmt == 'avif' else QUALITY}:{width}"
+
     tools = {
-        "rendition": lambda fmt, out, inputs: (
-            [rendition, "render", "--width", str(WIDTH), "--format", fmt]
+        "rendition": lambda fmt, out, inputs, width=WIDTH: (
+            [rendition, "render", "--width", str(width), "--format", fmt]
             + (["--quality", str(QUALITY)] if fmt != "png" else [])
             + ["--out-dir", out] + inputs),
-        "vipsthumbnail": lambda fmt, out, inputs: (
-            ["vipsthumbnail", "--size", f"{WIDTH}x", "-o", os.path.join(out, "%s." + {
+        "vipsthumbnail": lambda fmt, out, inputs, width=WIDTH: (
+            ["vipsthumbnail", "--size", f"{width}x>", "-o", os.path.join(out, "%s." + {
                 "jpg": f"jpg[Q={QUALITY},optimize_coding,strip]",
                 "webp": f"webp[Q={QUALITY},strip]",
                 "png": "png[strip]",
+                "avif": f"avif[Q={AVIF_PEER_Q},effort={AVIF_EFFORT},strip]",
             }[fmt])] + inputs),
-        "sharp": lambda fmt, out, inputs: (
-            ["node", os.path.join(node_modules_dir, "sharp.js"), fmt, out] + inputs),
-        "Pillow": lambda fmt, out, inputs: (
-            [sys.executable, os.path.join(BENCH, "pillow_bench.py"), fmt, out] + inputs),
+        "sharp": lambda fmt, out, inputs, width=WIDTH: (
+            ["node", os.path.join(node_modules_dir, "sharp.js"), peer_spec(fmt, width), out]
+            + inputs),
+        "Pillow": lambda fmt, out, inputs, width=WIDTH: (
+            [sys.executable, os.path.join(BENCH, "pillow_bench.py"), peer_spec(fmt, width), out]
+            + inputs),
     }
     if not with_sharp:
         del tools["sharp"]
@@ -259,6 +358,14 @@ def count_threads(argv, cwd):
 
 _ref_cache = {}
 
+# An output whose alpha differs from the reference's (Pillow LANCZOS of the source's alpha) by
+# more than this on average, in 0-255 levels, is listed as a problem (so is one with no alpha).
+ALPHA_MAE_LIMIT = 4.0
+
+
+def has_alpha(im):
+    return "A" in im.getbands() or "transparency" in im.info
+
 
 def luma(im):
     """Float luma (BT.601) of an image, alpha composited over white."""
@@ -271,19 +378,31 @@ def luma(im):
 
 
 def reference(src, size):
+    """(luma, alpha or None) of the source decoded in full and resized with LANCZOS to size."""
     key = (src, size)
     if key not in _ref_cache:
         with Image.open(src) as im:
             im.load()  # full decode, no draft
             if im.mode not in ("RGB", "RGBA"):
-                im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
-            _ref_cache[key] = luma(im.resize(size, Image.LANCZOS))
+                im = im.convert("RGBA" if has_alpha(im) else "RGB")
+            small = im.resize(size, Image.LANCZOS)
+            alpha = (np.asarray(small.getchannel("A"), dtype=np.float64)
+                     if small.mode == "RGBA" else None)
+            _ref_cache[key] = (luma(small), alpha)
     return _ref_cache[key]
 
 
-def score(inputs, out_dir, fmt):
+def source_width(path):
+    with Image.open(path) as im:
+        return im.width
+
+
+def score(inputs, out_dir, fmt, width=WIDTH):
+    """Bytes and SSIM of the outputs in out_dir, and what is wrong with them: a missing file,
+    a width other than min(width, the source's width) (no tool enlarges), and, for a source
+    with transparency, an output without alpha or with alpha off the reference's."""
     from skimage.metrics import structural_similarity
-    scores, sizes, problems = [], [], []
+    scores, sizes, problems, alpha_maes = [], [], [], []
     total = 0
     for src in inputs:
         stem = os.path.splitext(os.path.basename(src))[0]
@@ -296,19 +415,117 @@ def score(inputs, out_dir, fmt):
             im.load()
             size = im.size
             y = luma(im)
+            alpha = (np.asarray(im.convert("RGBA").getchannel("A"), dtype=np.float64)
+                     if has_alpha(im) else None)
         sizes.append(size)
-        if size[0] != WIDTH:
-            problems.append(f"{os.path.basename(out)} is {size[0]}x{size[1]}")
-        ref = reference(src, size)
+        want = min(width, source_width(src))
+        if size[0] != want:
+            problems.append(f"{os.path.basename(out)} is {size[0]}x{size[1]}, not {want} wide")
+        ref, ref_alpha = reference(src, size)
         scores.append(structural_similarity(ref, y, data_range=255, gaussian_weights=True,
                                             sigma=1.5, use_sample_covariance=False))
+        if ref_alpha is not None:
+            if alpha is None:
+                problems.append(f"{os.path.basename(out)} has no alpha")
+                continue
+            mae = float(np.mean(np.abs(alpha - ref_alpha)))
+            alpha_maes.append(mae)
+            if mae > ALPHA_MAE_LIMIT:
+                problems.append(f"{os.path.basename(out)}: alpha off by {mae:.1f} levels on "
+                                f"average")
     return {
         "bytes": total,
         "ssim_mean": float(np.mean(scores)) if scores else None,
         "ssim_min": float(np.min(scores)) if scores else None,
         "ssim_each": [float(s) for s in scores],
         "sizes": sizes,
+        "clamped": sum(1 for src in inputs if source_width(src) < width),
+        "alpha_mae_mean": float(np.mean(alpha_maes)) if alpha_maes else None,
+        "alpha_mae_max": float(np.max(alpha_maes)) if alpha_maes else None,
         "problems": problems,
+    }
+
+
+def run_timed(jobs, n_runs, inputs, fmt, width=WIDTH, threads=True):
+    """Times jobs ({tool: (argv, out_dir or None)}): one warm-up round and n_runs timed rounds,
+    the tool order rotated between rounds; then the medians, a thread count under strace
+    (when `threads`) and the scores of each tool's outputs. Returns {"tools": {tool: entry}}."""
+    runs = {t: [] for t in jobs}
+    errors = {}
+    order = list(jobs)
+    for rnd in range(n_runs + 1):  # round 0 is the warm-up
+        rot = order[rnd % len(order):] + order[:rnd % len(order)]
+        for t in rot:
+            if t in errors:
+                continue
+            argv, out = jobs[t]
+            if out:
+                shutil.rmtree(out, ignore_errors=True)
+                os.makedirs(out)
+            r = measure(argv, cwd=BENCH)
+            if r["rc"] != 0:
+                errors[t] = f"exit {r['rc']}: {r['err']}"
+                log(f"   {t}: FAILED {errors[t]}")
+                continue
+            if rnd > 0:
+                runs[t].append(r)
+            log(f"   {'warm-up' if rnd == 0 else f'run {rnd}'} {t}: {r['wall']:.2f} s, "
+                f"{r['rss_kib'] / 1024:.1f} MiB, cpu {r['cpu']:.2f} s")
+    res = {"tools": {}}
+    for t, (argv, out) in jobs.items():
+        if t in errors or not runs[t]:
+            res["tools"][t] = {"error": errors.get(t, "no runs"), "argv": argv}
+            continue
+        rr = runs[t]
+        entry = {
+            "argv": argv if len(argv) < 8 else argv[:8] + ["..."],
+            "walls": [r["wall"] for r in rr],
+            "elapsed": [round(r["elapsed"], 4) for r in rr],
+            "rss_kib": [r["rss_kib"] for r in rr],
+            "cpus": [r["cpu"] for r in rr],
+            "wall_median": statistics.median(r["wall"] for r in rr),
+            "rss_median_kib": statistics.median(r["rss_kib"] for r in rr),
+            "cpu_median": statistics.median(r["cpu"] for r in rr),
+        }
+        if threads:
+            # Writes the same outputs again, over the last timed run's.
+            entry["threads"] = count_threads(argv, BENCH)
+        if out:
+            log(f"   scoring {t}")
+            entry.update(score(inputs, out, fmt, width))
+        res["tools"][t] = entry
+    return res
+
+
+def run_widths(typical, tools, n_runs):
+    """The width sweep: every tool renders the typical set at each width of WIDTH_FORMATS, in
+    each format, every (format, width) timed as a timed set is (without the thread count).
+    Widths are the outer loop, so each width's SSIM references serve every format once."""
+    t0 = time.perf_counter()
+    load_before = " ".join(open("/proc/loadavg").read().split()[:3])
+    widths = sorted({w for ws in WIDTH_FORMATS.values() for w in ws})
+    cells = {fmt: {} for fmt in WIDTH_FORMATS}
+    for w in widths:
+        for fmt, ws in WIDTH_FORMATS.items():
+            if w not in ws:
+                continue
+            names = [t for t in tools if fmt in TOOL_FORMATS.get(t, (fmt,))]
+            log(f"\n-- width sweep: {len(typical)} inputs -> {w} px {fmt} ({', '.join(names)})")
+            jobs = {}
+            for t in names:
+                out = os.path.join(RES_DIR, "widths", fmt, str(w), t)
+                jobs[t] = (tools[t](fmt, out, typical, w), out)
+            cells[fmt][str(w)] = run_timed(jobs, n_runs, typical, fmt, w, threads=False)
+        _ref_cache.clear()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "runs": n_runs,
+        "widths": {fmt: list(ws) for fmt, ws in WIDTH_FORMATS.items()},
+        "source_widths": sorted(source_width(p) for p in typical),
+        "load_before": load_before,
+        "load_after": " ".join(open("/proc/loadavg").read().split()[:3]),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "cells": cells,
     }
 
 
@@ -694,6 +911,178 @@ def sweep_report(sweep, tools):
 
 
 # ---------------------------------------------------------------------------------------------
+# Width sweep: report and plot.
+
+FORMAT_NAMES = {"jpg": f"JPEG q{QUALITY}", "webp": f"lossy WebP q{QUALITY}",
+                "avif": f"AVIF (rendition q{QUALITY}, peers q{AVIF_PEER_Q} effort {AVIF_EFFORT})"}
+FORMAT_COLORS = {"jpg": "#9467bd", "webp": "#17becf", "avif": "#8c564b"}
+TOOL_COLORS = {"rendition": "#d62728", "vipsthumbnail": "#1f77b4", "sharp": "#2ca02c",
+               "Pillow": "#ff7f0e"}
+
+
+def versus_peers(cell):
+    """rendition against its best peer in one (format, width) cell: {key: (ratio, peer)} for
+    wall, CPU and peak RSS, and bytes × libvips's; missing entries when a side failed."""
+    tools = cell["tools"]
+    r = tools.get("rendition", {})
+    out = {}
+    if r.get("wall_median") is None:
+        return out
+    peers = [t for t, e in tools.items() if t != "rendition" and e.get("wall_median") is not None]
+    for k in ("wall_median", "cpu_median", "rss_median_kib"):
+        if peers:
+            best = min(peers, key=lambda t: tools[t][k])
+            out[k] = (r[k] / tools[best][k], best)
+    v = tools.get(SWEEP_BASE, {})
+    if v.get("bytes") and r.get("bytes") is not None:
+        out["bytes"] = (r["bytes"] / v["bytes"], SWEEP_BASE)
+    return out
+
+
+def widths_report(wd, tools):
+    L = []
+    L.append("## Width sweep: the typical set at every width\n")
+    L.append(f"Written by `bench/run` on {wd['date']} (`--sets widths`; {wd['runs']} timed "
+             f"run{'s' if wd['runs'] != 1 else ''} per tool, format and width after one warm-up "
+             f"run, medians; load average before "
+             f"/ after: {wd['load_before']} / {wd['load_after']}; the sweep took "
+             f"{wd['seconds']:.0f} s). rendition: {wd.get('rendition', '?')}; the peers as "
+             f"listed above.\n")
+    L.append("![rendition / fastest peer per width, and peak RSS per tool](widths.png)\n")
+    sw = wd.get("source_widths") or []
+    fmts = [f for f in WIDTH_FORMATS if f in wd["cells"]]
+    L.append(
+        f"Every tool renders the typical set ({len(sw)} JPEGs, {min(sw) if sw else '?'}-"
+        f"{max(sw) if sw else '?'} px wide) in one process to each width, each (format, width) "
+        f"timed and scored exactly as a timed set above (no thread count). No tool enlarges: a "
+        f"source narrower than the width keeps its own width (rendition's default; "
+        f"vipsthumbnail `--size Wx>`, sharp `withoutEnlargement`, Pillow without a resize), "
+        f"and the scores expect min(width, source width); \"narrower\" counts those sources. "
+        f"The × columns divide rendition's median by the best peer's (rendition not counted; "
+        f"the peer named is that best one), so below 1 means rendition is faster or leaner than "
+        f"every peer; the plot's dashed line is 0.7. Bytes × libvips: rendition's total output "
+        f"bytes over vipsthumbnail's. AVIF: rendition at its default (q{QUALITY}, its speed "
+        f"ladder), sharp and vipsthumbnail at sharp's default (q{AVIF_PEER_Q}, effort "
+        f"{AVIF_EFFORT}), as in AVIF.md, so the SSIM columns differ by design; Pillow is not "
+        f"in the AVIF runs, and AVIF stops at {max(WIDTH_FORMATS['avif'])} px because one run "
+        f"of a libaom peer over the set takes minutes beyond it.\n")
+    for fmt in fmts:
+        cells = wd["cells"][fmt]
+        ws = sorted(cells, key=int)
+        names = [t for t in tools if any(t in cells[w]["tools"] for w in ws)]
+        L.append(f"### {FORMAT_NAMES.get(fmt, fmt)}\n")
+        L.append("| width | narrower | rendition wall | × fastest peer | rendition CPU "
+                 "| × least-CPU peer | rendition peak RSS | × leanest peer | bytes × libvips | "
+                 + " | ".join(f"SSIM {t}" for t in names) + " |")
+        L.append("| ---: | ---: |" + " ---: |" * 7 + " ---: |" * len(names))
+        for w in ws:
+            c = cells[w]
+            r = c["tools"].get("rendition", {})
+            v = versus_peers(c)
+            some = next((e for e in c["tools"].values() if "clamped" in e), {})
+
+            def x(k):
+                return f"**{v[k][0]:.2f}×** {v[k][1]}" if k in v else "n/a"
+
+            if r.get("wall_median") is None:
+                head = "failed | | failed | | failed | | |"
+            else:
+                head = (f"{r['wall_median']:.3f} s | {x('wall_median')} | {r['cpu_median']:.3f} s "
+                        f"| {x('cpu_median')} | {r['rss_median_kib'] / 1024:.1f} MiB "
+                        f"| {x('rss_median_kib')} | "
+                        + (f"{v['bytes'][0]:.2f}" if "bytes" in v else "n/a") + " |")
+            ssim = [("n/a" if c["tools"].get(t, {}).get("ssim_mean") is None
+                     else f"{c['tools'][t]['ssim_mean']:.4f}") for t in names]
+            L.append(f"| {w} | {some.get('clamped', '?')} | {head} " + " | ".join(ssim) + " |")
+        L.append("")
+    L.append("#### Each tool at each width\n")
+    for fmt in fmts:
+        cells = wd["cells"][fmt]
+        L.append(f"{FORMAT_NAMES.get(fmt, fmt)}:\n")
+        L.append("| width | tool | median wall | median CPU | median peak RSS | output bytes "
+                 "| SSIM mean | SSIM min | wall of each run (s) |")
+        L.append("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        probs = []
+        for w in sorted(cells, key=int):
+            for t in tools:
+                e = cells[w]["tools"].get(t)
+                if e is None:
+                    continue
+                name = f"**{t}**" if t == "rendition" else t
+                if e.get("wall_median") is None:
+                    err = " ".join(e.get("error", "?").split())[:160].replace("|", "/")
+                    L.append(f"| {w} | {name} | failed: {err} | | | | | | |")
+                    continue
+                L.append(f"| {w} | {name} | {e['wall_median']:.3f} s | {e['cpu_median']:.3f} s "
+                         f"| {e['rss_median_kib'] / 1024:.1f} MiB | {fmt_bytes(e['bytes'])} "
+                         f"| {e['ssim_mean']:.4f} | {e['ssim_min']:.4f} "
+                         f"| {' '.join(f'{x:.3f}' for x in e['walls'])} |")
+                if e.get("problems"):
+                    probs.append(f"{t} at {w} px: {'; '.join(e['problems'])}")
+        if probs:
+            L.append("\nProblems: " + " / ".join(probs))
+        L.append("")
+    return L
+
+
+def plot_widths(wd, tools, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    fmts = [f for f in WIDTH_FORMATS if f in wd["cells"]]
+    styles = {"jpg": ("-", "o"), "webp": ("--", "s"), "avif": (":", "^")}
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
+    all_w = set()
+    for fmt in fmts:
+        cells = wd["cells"][fmt]
+        for key, ls, what in (("wall_median", "-", "wall"), ("cpu_median", ":", "CPU")):
+            pts = [(int(w), versus_peers(c)[key][0]) for w, c in cells.items()
+                   if key in versus_peers(c)]
+            pts.sort()
+            all_w.update(w for w, _ in pts)
+            if pts:
+                ax1.plot([p[0] for p in pts], [p[1] for p in pts], ls=ls,
+                         marker=styles.get(fmt, ("-", "o"))[1], ms=4, lw=1.4,
+                         color=FORMAT_COLORS.get(fmt), label=f"{fmt} {what}")
+        for t in tools:
+            pts = sorted((int(w), c["tools"][t]["rss_median_kib"] / 1024)
+                         for w, c in cells.items()
+                         if c["tools"].get(t, {}).get("rss_median_kib") is not None)
+            if pts:
+                ls, mk = styles.get(fmt, ("-", "o"))
+                ax2.plot([p[0] for p in pts], [p[1] for p in pts], ls=ls, marker=mk, ms=4,
+                         lw=1.2, color=TOOL_COLORS.get(t, "#777777"), label=f"{t} {fmt}")
+    ax1.axhline(1.0, color="#999999", lw=0.8)
+    ax1.axhline(0.7, color="black", ls="--", lw=1.0)
+    ax1.text(1.0, 0.7, " 0.7", transform=ax1.get_yaxis_transform(), fontsize=7, va="center")
+    ax1.set_ylabel("rendition / fastest peer (median; below 1 = rendition faster)", fontsize=8)
+    ax1.set_title("time: rendition / best peer (solid = wall, dotted = CPU)", fontsize=10)
+    ax1.set_ylim(bottom=0)
+    ax2.set_ylabel("median peak RSS (MiB)", fontsize=8)
+    ax2.set_title("peak RSS per tool (line style = format: solid JPEG, dashed WebP, "
+                  "dotted AVIF)", fontsize=9)
+    ax2.set_ylim(bottom=0)
+    for ax in (ax1, ax2):
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(sorted(all_w)))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _p: f"{x:.0f}"))
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xlabel("output width (px; a source narrower than that keeps its width)",
+                      fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, lw=0.3, alpha=0.5)
+        ax.legend(fontsize=6.5, ncol=2 if ax is ax2 else 1)
+    fig.suptitle(f"width sweep: the typical set at each width, one process per tool, "
+                 f"single-threaded ({wd['runs']} run{'s' if wd['runs'] != 1 else ''}, "
+                 f"medians; dashed line: 0.7)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------
 # Versions and machine.
 
 def sh(cmd, cwd=None):
@@ -881,34 +1270,47 @@ def plot(results, tools, path):
     plt.close(fig)
 
 
-def kept_sweep_text(path):
-    """The quality sweep section of the RESULTS.md at `path` and the date its header gives,
-    for a run of only the timed sets on a machine whose bench/out/results.json holds no sweep
-    (a fresh clone): the committed sweep is carried over as text rather than dropped."""
+def kept_section(path, heading, what):
+    """The section of the RESULTS.md at `path` that starts with `heading` (up to the next
+    "## " heading) and the date its header gives, for a run that leaves that part out on a
+    machine whose bench/out/results.json does not hold it (a fresh clone): the committed
+    section is carried over as text rather than dropped. `what` is how the report's first
+    line names the part ("the quality sweep")."""
     try:
         text = open(path).read()
     except OSError:
         return None
-    start = text.find("## Quality sweep")
-    end = text.find("## What was run", start)
+    start = text.find(heading)
+    end = text.find("\n## ", start + len(heading))
     if start < 0 or end < 0:
         return None
-    date = re.search(r"the quality sweep on ([^,(.]+UTC)", text)
+    date = re.search(re.escape(what) + r" on ([^,(.]+UTC)", text)
     return {"date": date.group(1) if date else "an earlier run",
-            "markdown": text[start:end].rstrip("\n") + "\n"}
+            "markdown": text[start:end + 1].rstrip("\n") + "\n"}
 
 
-def write_report(results, sets, tools, meta, sweep, path, kept_sweep=None):
+def kept_sweep_text(path):
+    return kept_section(path, "## Quality sweep", "the quality sweep")
+
+
+def kept_widths_text(path):
+    return kept_section(path, "## Width sweep", "the width sweep")
+
+
+def write_report(results, sets, tools, meta, sweep, path, kept_sweep=None, widths=None,
+                 kept_widths=None):
     L = []
     L.append("# rendition benchmark\n")
     swept = sweep["date"] if sweep else (kept_sweep["date"] if kept_sweep else None)
+    widthed = widths["date"] if widths else (kept_widths["date"] if kept_widths else None)
     L.append(f"Written by `bench/run`: the timed sets on {meta['date']} ({meta['runs']} timed "
              f"runs per tool and set after one warm-up run; medians)"
+             + (f", the width sweep on {widthed}" if widthed else "")
              + (f", the quality sweep on {swept}" if swept else "")
              + ". Rerun with `bench/run` (`--runs N`, `--build`, "
-             "`--sets typical,huge,png,webp,sweep`, `--sweep-q 50,60,...`); a run of only the "
-             "timed sets or only the sweep keeps the other part from the previous run "
-             "(`bench/out/results.json`).\n")
+             "`--sets typical,huge,png,webp,alpha,widths,sweep`, `--sweep-q 50,60,...`); a run "
+             "of only some of the three parts (the timed sets, the width sweep, the quality "
+             "sweep) keeps the others from the previous run (`bench/out/results.json`).\n")
     m = meta["machine"]
     L.append("## Machine\n")
     L.append(f"- CPU: {m['cpu']}, `nproc` = {m['nproc']}, memory {m['memory']}")
@@ -943,11 +1345,23 @@ def write_report(results, sets, tools, meta, sweep, path, kept_sweep=None):
     for s, res in results.items():
         L.append(f"### {sets[s]['title']}\n")
         L.append(table(res, tools))
+        alpha = [(t, r) for t, r in res["tools"].items() if r.get("alpha_mae_mean") is not None]
+        if alpha:
+            L.append("\nAlpha against the reference's (the source's alpha resized by Pillow "
+                     "with LANCZOS), mean absolute difference in 0-255 levels, mean over the set "
+                     "/ worst file: " + ", ".join(
+                         f"{t} {r['alpha_mae_mean']:.2f} / {r['alpha_mae_max']:.2f}"
+                         for t, r in alpha) + f" (above {ALPHA_MAE_LIMIT:g} is listed as a "
+                     f"problem, as is an output without alpha).")
         probs = [f"{t}: {'; '.join(r['problems'])}" for t, r in res["tools"].items()
                  if r.get("problems")]
         if probs:
             L.append("\nProblems: " + " / ".join(probs))
         L.append("")
+    if widths:
+        L.extend(widths_report(widths, tools))
+    elif kept_widths:
+        L.append(kept_widths["markdown"])
     if sweep:
         L.extend(sweep_report(sweep, tools))
     elif kept_sweep:
@@ -956,8 +1370,10 @@ def write_report(results, sets, tools, meta, sweep, path, kept_sweep=None):
     L.append(f"Every tool renders each set in one process, sequentially, to {WIDTH} px wide "
              f"(height from the aspect ratio), JPEG and WebP at quality {QUALITY}, with "
              f"`VIPS_CONCURRENCY=1 UV_THREADPOOL_SIZE=1` in the environment and a "
-             f"{TIMEOUT_S} s timeout per command. Tool order is rotated between runs.\n")
-    L.append(f"- rendition: `rendition render --width {WIDTH} --format jpg|webp|png "
+             f"{TIMEOUT_S} s timeout per command. Tool order is rotated between runs. No tool "
+             f"enlarges: a source narrower than the width keeps its own width (rendition's "
+             f"default; only the width sweep has such sources).\n")
+    L.append(f"- rendition: `rendition render --width {WIDTH} --format jpg|webp|png|avif "
              f"[--quality {QUALITY}] --out-dir DIR INPUT...` (it has no thread setting: "
              f"`render` works through the inputs on its main thread; see the threads column. "
              f"Its own JPEG decoder at the DCT scale N/8 that leaves the resize 1.25x room (DC "
@@ -965,16 +1381,21 @@ def write_report(results, sets, tools, meta, sweep, path, kept_sweep=None):
              f"the 4:2:0 grid when the output is 4:2:0), jpeg-encoder with optimized Huffman "
              f"tables, 4:2:0 chroma below q90 (taken from the resized planes, with no RGB in "
              f"between) and 4:4:4 from q90)")
-    L.append(f"- vipsthumbnail: `vipsthumbnail --size {WIDTH}x -o "
+    L.append(f"- vipsthumbnail: `vipsthumbnail --size '{WIDTH}x>' -o "
              f"DIR/%s.jpg[Q={QUALITY},optimize_coding,strip] INPUT...` (`.webp[Q={QUALITY},"
-             f"strip]`, `.png[strip]`); `optimize_coding` because rendition and sharp optimize "
-             f"Huffman tables and vips does not by default")
+             f"strip]`, `.png[strip]`, `.avif[Q={AVIF_PEER_Q},effort={AVIF_EFFORT},strip]`); "
+             f"`optimize_coding` because rendition and sharp optimize "
+             f"Huffman tables and vips does not by default; `>` shrinks only (the same outputs "
+             f"as `--size {WIDTH}x` from a wider source)")
     L.append(f"- sharp: `bench/sharp.js`, `sharp.concurrency(1)`, for each input in turn "
-             f"`sharp(input).resize({{width: {WIDTH}}}).jpeg({{quality: {QUALITY}}})"
-             f".toFile(...)` (`.webp({{quality: {QUALITY}}})`, `.png()`)")
+             f"`sharp(input).resize({{width: {WIDTH}, withoutEnlargement: true}})"
+             f".jpeg({{quality: {QUALITY}}}).toFile(...)` (`.webp({{quality: {QUALITY}}})`, "
+             f"`.png()`, `.avif({{quality: {AVIF_PEER_Q}, effort: {AVIF_EFFORT}}})`)")
     L.append(f"- Pillow: `bench/pillow_bench.py`: `Image.draft('RGB', size)` for JPEG (libjpeg "
-             f"DCT scaling), `resize(size, LANCZOS)`, `save(quality={QUALITY}, optimize=True)`"
-             f" (WebP `quality={QUALITY}`, PNG defaults)")
+             f"DCT scaling), `resize(size, LANCZOS)` (none when the source is no wider than "
+             f"the width), `save(quality={QUALITY}, optimize=True)`"
+             f" (WebP `quality={QUALITY}`, PNG defaults); a source with transparency (alpha "
+             f"band or tRNS) is converted to RGBA, so its alpha survives")
     L.append("- djpeg (reference): `djpeg -scale 1/N -outfile /dev/null FILE` for each file in "
              "one shell script; N is the DCT scale a 512 px thumbnail decodes at (the "
              "smallest of 1/8, 1/4, 1/2, 1 that still covers 512 px; for the typical set "
@@ -991,6 +1412,17 @@ def write_report(results, sets, tools, meta, sweep, path, kept_sweep=None):
              f"optimize=True)`). It is not timed: bytes and SSIM do not depend on load. The "
              f"rendition binary is copied once at the start of a run, so a rebuild during the "
              f"run cannot mix two builds.\n")
+    wf = widths["widths"] if widths else {f: list(w) for f, w in WIDTH_FORMATS.items()}
+    L.append(f"The width sweep (`--sets widths`, on by default) runs the same commands over "
+             f"the typical set at each width with `--width W`, `--size 'Wx>'`, and "
+             f"`FORMAT:Q:W` as the first argument of `bench/sharp.js` and "
+             f"`bench/pillow_bench.py`: JPEG and lossy WebP q{QUALITY} at "
+             f"{', '.join(map(str, wf.get('jpg', [])))} px, AVIF at "
+             f"{', '.join(map(str, wf.get('avif', [])))} px (rendition `--format avif "
+             f"--quality {QUALITY}`, its default; sharp and vipsthumbnail at quality "
+             f"{AVIF_PEER_Q}, effort {AVIF_EFFORT}, as in AVIF.md's whole renders; Pillow not "
+             f"run). Each (format, width) is timed as a timed set is, without the strace "
+             f"run.\n")
     L.append("## The photos\n")
     L.append("From Debian's `ukui-wallpapers` and `lomiri-wallpapers` (installed by `bench/run`,"
              " not committed); the derived files are made by `bench/bench.py` into "
@@ -1008,10 +1440,18 @@ def write_report(results, sets, tools, meta, sweep, path, kept_sweep=None):
              f"(q95 would give 7.8 MB; q98 brings it near the 16 MB of the issue's example.)")
     L.append(f"- PNG: every distinct wallpaper PNG, as installed ({meta['png_desc']}; "
              f"lomiri-default-background.png is a symlink to warty-final-ubuntu.png and "
-             f"counted once).\n")
+             f"counted once).")
+    L.append(f"- alpha ({len(ALPHA_MASKS)} PNGs, the `alpha` sets): the ten downscaled typical "
+             f"photographs (the same pixels and sizes, before their JPEG encode), each with "
+             f"its own alpha mask ({', '.join(ALPHA_MASKS)}, in the order above: a soft "
+             f"elliptical vignette, a card with round corners and a clear margin, a left-to-right "
+             f"fade, a soft round hole, a Gaussian spot, hard-edged bands at 100% and 35%, a "
+             f"seeded cloud field, 50% everywhere, the vignette on a grey + alpha image, and a "
+             f"hard disc in a 256-colour palette with tRNS), RGB zeroed where alpha is 0, saved "
+             f"by Pillow at its default compression.\n")
     L.append("| set | file | format | size | MP | progressive | bytes |")
     L.append("| --- | --- | --- | --- | ---: | --- | ---: |")
-    for s in ("typical", "huge", "png"):
+    for s in ("typical", "huge", "png", "alpha"):
         if s not in meta["inputs"]:
             continue
         for r in meta["inputs"][s]:
@@ -1031,7 +1471,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--rendition", required=True)
     ap.add_argument("--no-sharp", action="store_true")
-    ap.add_argument("--sets", default="typical,huge,png,webp,sweep")
+    ap.add_argument("--sets", default="typical,huge,png,webp,alpha,widths,sweep")
     ap.add_argument("--sweep-q", default=",".join(map(str, SWEEP_Q)),
                     help="q values of the quality sweep, comma-separated")
     args = ap.parse_args()
@@ -1044,11 +1484,16 @@ def main():
 
     load_before = " ".join(open("/proc/loadavg").read().split()[:3])
     all_sets = prepare_sets()
-    wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
+    wanted = []
+    for s in (s.strip() for s in args.sets.split(",") if s.strip()):
+        wanted.extend(x for x in SET_GROUPS.get(s, (s,)) if x not in wanted)
     for s in wanted:
-        if s not in all_sets and s != "sweep":
-            raise SystemExit(f"unknown set {s}; known: {', '.join(all_sets)}, sweep")
-    sets = {s: all_sets[s] for s in wanted if s != "sweep"}
+        if s not in all_sets and s not in ("widths", "sweep"):
+            names = [x for x in all_sets if not any(x in g for g in SET_GROUPS.values())]
+            raise SystemExit(f"unknown set {s}; known: {', '.join(names + list(SET_GROUPS))}, "
+                             f"widths, sweep (alpha is {' and '.join(SET_GROUPS['alpha'])})")
+    sets = {s: all_sets[s] for s in wanted if s not in ("widths", "sweep")}
+    do_widths = "widths" in wanted
     do_sweep = "sweep" in wanted
     tmpdir = tempfile.mkdtemp(prefix="rendition-bench-")
     # A snapshot of the binary, so that a rebuild during the run cannot mix two builds.
@@ -1057,7 +1502,8 @@ def main():
     tool_versions = versions(os.path.abspath(args.rendition), not args.no_sharp)
     tools = tool_commands(rendition, not args.no_sharp)
 
-    # A run of only the timed sets or only the sweep keeps the other part from the last run.
+    # A run of only some of the three parts (timed sets, width sweep, quality sweep) keeps the
+    # others from the last run.
     previous = {}
     try:
         with open(os.path.join(OUT, "results.json")) as f:
@@ -1067,6 +1513,7 @@ def main():
 
     results = {}
     sweep = previous.get("sweep") if not do_sweep else None
+    widths = previous.get("widths") if not do_widths else None
     try:
         for s, spec in sets.items():
             log(f"\n-- set {s}: {len(spec['inputs'])} inputs -> {spec['fmt']}")
@@ -1078,51 +1525,11 @@ def main():
                 if s == "huge":
                     jobs["djpeg full decode"] = (djpeg_script(spec["inputs"], True, tmpdir, s + "-full"), None)
                 jobs["djpeg DCT-scaled decode"] = (djpeg_script(spec["inputs"], False, tmpdir, s), None)
-            runs = {t: [] for t in jobs}
-            errors = {}
-            order = list(jobs)
-            for rnd in range(args.runs + 1):  # round 0 is the warm-up
-                rot = order[rnd % len(order):] + order[:rnd % len(order)]
-                for t in rot:
-                    if t in errors:
-                        continue
-                    argv, out = jobs[t]
-                    if out:
-                        shutil.rmtree(out, ignore_errors=True)
-                        os.makedirs(out)
-                    r = measure(argv, cwd=BENCH)
-                    if r["rc"] != 0:
-                        errors[t] = f"exit {r['rc']}: {r['err']}"
-                        log(f"   {t}: FAILED {errors[t]}")
-                        continue
-                    if rnd > 0:
-                        runs[t].append(r)
-                    log(f"   {'warm-up' if rnd == 0 else f'run {rnd}'} {t}: {r['wall']:.2f} s, "
-                        f"{r['rss_kib'] / 1024:.1f} MiB, cpu {r['cpu']:.2f} s")
-            res = {"tools": {}}
-            for t, (argv, out) in jobs.items():
-                if t in errors or not runs[t]:
-                    res["tools"][t] = {"error": errors.get(t, "no runs"), "argv": argv}
-                    continue
-                rr = runs[t]
-                entry = {
-                    "argv": argv if len(argv) < 8 else argv[:8] + ["..."],
-                    "walls": [r["wall"] for r in rr],
-                    "elapsed": [round(r["elapsed"], 4) for r in rr],
-                    "rss_kib": [r["rss_kib"] for r in rr],
-                    "cpus": [r["cpu"] for r in rr],
-                    "wall_median": statistics.median(r["wall"] for r in rr),
-                    "rss_median_kib": statistics.median(r["rss_kib"] for r in rr),
-                    "cpu_median": statistics.median(r["cpu"] for r in rr),
-                }
-                # Writes the same outputs again, over the last timed run's.
-                entry["threads"] = count_threads(argv, BENCH)
-                if out:
-                    log(f"   scoring {t}")
-                    entry.update(score(spec["inputs"], out, spec["fmt"]))
-                res["tools"][t] = entry
-            results[s] = res
+            results[s] = run_timed(jobs, args.runs, spec["inputs"], spec["fmt"])
         load_after = " ".join(open("/proc/loadavg").read().split()[:3])
+        if do_widths:
+            widths = run_widths(all_sets["typical"]["inputs"], tools, args.runs)
+            widths["rendition"] = tool_versions["rendition"]
         if do_sweep:
             sweep = run_sweep(all_sets["typical"]["inputs"],
                               sweep_commands(rendition, not args.no_sharp), qualities)
@@ -1130,7 +1537,9 @@ def main():
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
-    inputs = {s: describe_inputs(all_sets[s]["inputs"]) for s in ("typical", "huge", "png")}
+    inputs = {s: describe_inputs(all_sets[k]["inputs"])
+              for s, k in (("typical", "typical"), ("huge", "huge"), ("png", "png"),
+                           ("alpha", "alpha-png"))}
     typ_scales = sorted({dct_scale(p) for p in all_sets["typical"]["inputs"]})
     png_desc = ", ".join(f"{r['file']} {r['size'][0]}x{r['size'][1]} {r['mode']}"
                          for r in inputs["png"])
@@ -1153,21 +1562,25 @@ def main():
         plot(results, tools, os.path.join(BENCH, "results.png"))
         wrote.append(os.path.join(BENCH, "results.png"))
     elif previous.get("results"):
-        # Only the sweep ran: the timed sets (and what describes their run) stay as they were.
+        # No timed set ran: the timed sets (and what describes their run) stay as they were.
         results = previous["results"]
         for k in ("date", "runs", "machine", "versions", "load_before", "load_after"):
             if k in previous.get("meta", {}):
                 meta[k] = previous["meta"][k]
+    if do_widths and widths:
+        plot_widths(widths, tools, os.path.join(BENCH, "widths.png"))
+        wrote.append(os.path.join(BENCH, "widths.png"))
     if do_sweep and sweep:
         plot_sweep(sweep, tools, os.path.join(BENCH, "quality.png"))
         wrote.append(os.path.join(BENCH, "quality.png"))
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "results.json"), "w") as f:
-        json.dump({"meta": meta, "results": results, "sweep": sweep}, f, indent=1,
-                  default=str)
+        json.dump({"meta": meta, "results": results, "widths": widths, "sweep": sweep}, f,
+                  indent=1, default=str)
     report = os.path.join(BENCH, "RESULTS.md")
     kept = kept_sweep_text(report) if not sweep and not do_sweep else None
-    write_report(results, all_sets, tools, meta, sweep, report, kept)
+    kept_w = kept_widths_text(report) if not widths and not do_widths else None
+    write_report(results, all_sets, tools, meta, sweep, report, kept, widths, kept_w)
     log(f"\nwrote {' and '.join(wrote)}")
 
 
