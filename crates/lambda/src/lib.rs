@@ -10,6 +10,11 @@
 //! [`events_from_env`] builds the second function, `rendition-events`, which receives the source
 //! bucket's object-created and object-removed events and hands them to [`Lifecycle::handle`].
 
+/// The allocator's settings for a rendering process, shared with the `rendition` command
+/// (which has the file): each binary's `main` calls [`memory::keep_freed_memory`] first.
+#[path = "../../../src/bin/rendition/memory.rs"]
+pub mod memory;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

@@ -5,6 +5,7 @@
 mod args;
 mod demo;
 mod markup;
+mod memory;
 mod playground;
 mod warm;
 
@@ -159,6 +160,7 @@ struct RenderArgs {
 }
 
 fn main() {
+    memory::keep_freed_memory();
     // Colours only on a terminal: logs redirected to a file stay plain text. `warm` prints its
     // own progress and summary, so its per-request lines are left out unless RUST_LOG asks.
     use std::io::IsTerminal as _;

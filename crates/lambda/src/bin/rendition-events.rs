@@ -8,8 +8,14 @@ use std::sync::Arc;
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use serde_json::Value;
 
+fn main() -> Result<(), lambda_runtime::Error> {
+    // Before the runtime's threads start: glibc's mallopt is not thread-safe.
+    rendition_lambda::memory::keep_freed_memory();
+    run()
+}
+
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn run() -> Result<(), lambda_runtime::Error> {
     rendition_lambda::init_logging();
     let lifecycle = Arc::new(
         rendition_lambda::events_from_env()

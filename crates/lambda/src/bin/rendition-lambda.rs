@@ -5,8 +5,14 @@ use std::sync::Arc;
 
 use lambda_http::{service_fn, Error};
 
+fn main() -> Result<(), Error> {
+    // Before the runtime's threads start: glibc's mallopt is not thread-safe.
+    rendition_lambda::memory::keep_freed_memory();
+    run()
+}
+
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn run() -> Result<(), Error> {
     rendition_lambda::init_logging();
     let function = Arc::new(
         rendition_lambda::Function::from_env()
