@@ -160,7 +160,10 @@ struct RenderArgs {
 }
 
 fn main() {
-    memory::keep_freed_memory();
+    // Every command but the server (memory.rs says why).
+    if std::env::args().nth(1).as_deref() != Some("serve") {
+        memory::keep_freed_memory();
+    }
     // Colours only on a terminal: logs redirected to a file stay plain text. `warm` prints its
     // own progress and summary, so its per-request lines are left out unless RUST_LOG asks.
     use std::io::IsTerminal as _;

@@ -4,27 +4,33 @@
 //! and frees them all at the end. With glibc's defaults the heap is trimmed back to the kernel
 //! after each render, and the next render gets fresh pages: every page it touches is a page
 //! fault and a page the kernel must clear first. Over the benchmark's typical set at 2400 px
-//! that was 94,000 faults and a quarter of the CPU time (sys 0.24–0.32 s of 1.2–1.35 s); with
-//! the settings below, 13,000 faults and sys 0.04 s, for a peak RSS of 60 instead of 56 MB
-//! (mimalloc and jemalloc, tried through `LD_PRELOAD`, left 44,000 and 78,000 faults and were
-//! no faster; bench/RESULTS.md has the benchmark with these settings).
+//! (`rendition render`, one process) that was 94,000 faults and sys 0.24–0.32 s of 1.2–1.35 s;
+//! with the settings below, 13,000 faults and sys 0.04 s, for a peak RSS of 60 instead of
+//! 56 MB. mimalloc and jemalloc, tried through `LD_PRELOAD`, left 44,000 and 78,000 faults.
 //!
 //! - `M_MMAP_THRESHOLD` 32 MiB (glibc's largest on 64-bit): buffers up to 32 MiB come from the
 //!   heap rather than a fresh `mmap` of their own. Larger ones, a full decode of a 12 MP
 //!   source, are still mapped and unmapped each time.
 //! - `M_TRIM_THRESHOLD` 128 MiB: the heap keeps up to 128 MiB free at its top instead of
-//!   giving it back, so a warm process (serve, a warm Lambda, `render` over many files)
+//!   giving it back, so a warm process (a warm Lambda, `render` or `warm` over many files)
 //!   reuses the pages. What stays resident is bounded by the largest render's peak.
 //! - `M_ARENA_MAX` the number of cores (at least 2): glibc gives threads up to 8 arenas per
-//!   core, each keeping its own free memory; `serve` renders on a pool of blocking threads,
-//!   and with an arena each its peak RSS grew with the number of threads that ever rendered.
+//!   core, and with the thresholds above each would keep its own freed memory.
+//!
+//! Who sets them: the Lambda functions (one request at a time per instance) and the
+//! `rendition` command, except `serve`. A server answers hits from many threads, and there
+//! the trade goes the other way (measured on 2 cores, 120 misses at 320–1280 px from 4
+//! clients, then wrk on a stored file): with the thresholds and glibc's arenas its peak RSS
+//! was 131 MiB instead of 86–92; with the arena cap as well, 77 MiB, but hits fell from 51,000 to
+//! 36,000–46,000 requests/s, because the threads then share arenas and their locks, and the
+//! misses gained nothing measurable (33–36 ms of CPU each at those widths either way). The
+//! README's memory notes say how to cap `serve`'s arenas when memory counts more than hits.
 //!
 //! Set once, first thing in `main` before any thread starts (glibc's `mallopt` is not
-//! thread-safe), by every binary that renders (this file is shared with
-//! the Lambda crate). A setting the environment makes itself (`MALLOC_ARENA_MAX`,
-//! `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`) is left as it is, and none is made when
-//! `GLIBC_TUNABLES` tunes `glibc.malloc.`: an operator's choice wins. Only on glibc targets;
-//! elsewhere it does nothing.
+//! thread-safe); this file is shared with the Lambda crate. A setting the environment makes
+//! itself (`MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`) is left as
+//! it is, and none is made when `GLIBC_TUNABLES` tunes `glibc.malloc.`: an operator's choice
+//! wins. Only on glibc targets; elsewhere it does nothing.
 
 /// Applies the settings above, each unless the environment sets it; returns how many were
 /// applied.
