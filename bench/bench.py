@@ -47,24 +47,8 @@ TOOL_FORMATS = {"Pillow": ("jpg", "webp", "png")}  # tools that do not write eve
 # lomiri-wallpapers, deterministically; bump RECIPE when any of it changes.
 RECIPE = "4"
 
-# "typical": 1.3-5 MP JPEGs. Only two wallpapers are that small (both progressive), so the
-# other ten are wallpaper photographs downscaled with Pillow (LANCZOS, from the full decode)
-# to 1.3, 1.71, ... 5.0 MP (evenly spaced, aspect ratio kept) and saved as baseline JPEG q90,
-# 4:2:0, no metadata.
-TYPICAL_DOWNSCALED = [
-    "Bridge_by_Sander_Klootwijk.jpg",
-    "Dragonfly_by_Bolly.jpg",
-    "Fossa_by_Jasper_Roks.jpg",
-    "Wine_by_Jakkub_Mede.jpg",
-    "aitzgorri_by_Aitzol_Berasategi.jpg",
-    "friends_by_Aitzol_Berasategi.jpg",
-    "life_by_Aitzol_Berasategi.jpg",
-    "picosdeeuropa_by_Aitzol_Berasategi.jpg",
-    "seeding_by_Clements_Engelhardt.jpg",
-    "sunset_by_Aitzol_Berasategi.jpg",
-]
-TYPICAL_AS_IS = ["Picture_0B_by_freespace.jpg", "Picture_1A_by_freespace.jpg"]
-TYPICAL_MP = (1.3, 5.0)
+# "typical": 1.3-5 MP JPEGs, the wallpapers listed in photos.py (shared with thumbor_load.py).
+from photos import TYPICAL_AS_IS, TYPICAL_DOWNSCALED, TYPICAL_MP  # noqa: E402
 
 # "huge progressive": one 18 MP progressive JPEG of about 15 MB. The largest wallpaper
 # photograph (Kleiber, 6028x3391, 20.4 MP; the one with more pixels is a flat painting that

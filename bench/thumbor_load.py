@@ -53,25 +53,13 @@ THUMBOR_KEY = "thumbor-load-bench-security-key-0123456789"
 RENDITION_KEYS = "k1:thumbor-load-bench-secret-0123456789"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-# The photos when bench/out/sets/typical is missing: bench/bench.py's "typical" recipe
-# (RECIPE 3), repeated here so that this benchmark does not need bench/run's venv (numpy):
-# ten wallpaper photographs downscaled with Pillow (LANCZOS, from the full decode) to 1.3,
-# 1.71, ... 5.0 MP, saved as baseline JPEG q90 4:2:0 without metadata, and two small
+# The photos when bench/out/sets/typical is missing: bench/bench.py's "typical" recipe, made
+# here so that this benchmark does not need bench/run's venv (numpy), from the list in
+# photos.py: ten wallpaper photographs downscaled with Pillow (LANCZOS, from the full decode)
+# to 1.3, 1.71, ... 5.0 MP, saved as baseline JPEG q90 4:2:0 without metadata, and two small
 # wallpapers as they are. Same names and sizes; the bytes may differ with the Pillow version.
-TYPICAL_DOWNSCALED = [
-    "Bridge_by_Sander_Klootwijk.jpg",
-    "Dragonfly_by_Bolly.jpg",
-    "Fossa_by_Jasper_Roks.jpg",
-    "Wine_by_Jakkub_Mede.jpg",
-    "aitzgorri_by_Aitzol_Berasategi.jpg",
-    "friends_by_Aitzol_Berasategi.jpg",
-    "life_by_Aitzol_Berasategi.jpg",
-    "picosdeeuropa_by_Aitzol_Berasategi.jpg",
-    "seeding_by_Clements_Engelhardt.jpg",
-    "sunset_by_Aitzol_Berasategi.jpg",
-]
-TYPICAL_AS_IS = ["Picture_0B_by_freespace.jpg", "Picture_1A_by_freespace.jpg"]
-TYPICAL_MP = (1.3, 5.0)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from photos import TYPICAL_AS_IS, TYPICAL_DOWNSCALED, TYPICAL_MP  # noqa: E402
 
 
 def log(*a):
