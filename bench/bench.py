@@ -370,8 +370,11 @@ def reference(src, size):
             if im.mode not in ("RGB", "RGBA"):
                 im = im.convert("RGBA" if has_alpha(im) else "RGB")
             small = im.resize(size, Image.LANCZOS)
+            # An alpha channel that is opaque everywhere is no transparency to keep: a tool may
+            # drop it (rendition writes such a source as RGB), so it is not checked.
+            opaque = im.mode == "RGBA" and im.getchannel("A").getextrema() == (255, 255)
             alpha = (np.asarray(small.getchannel("A"), dtype=np.float64)
-                     if small.mode == "RGBA" else None)
+                     if small.mode == "RGBA" and not opaque else None)
             _ref_cache[key] = (luma(small), alpha)
     return _ref_cache[key]
 

@@ -161,13 +161,18 @@ struct RenderArgs {
 
 fn main() {
     // Every command but the server (memory.rs says why).
-    if std::env::args().nth(1).as_deref() != Some("serve") {
+    if std::env::args_os()
+        .nth(1)
+        .is_none_or(|command| command != "serve")
+    {
         memory::keep_freed_memory();
     }
     // Colours only on a terminal: logs redirected to a file stay plain text. `warm` prints its
     // own progress and summary, so its per-request lines are left out unless RUST_LOG asks.
     use std::io::IsTerminal as _;
-    let warm = std::env::args().nth(1).as_deref() == Some("warm");
+    let warm = std::env::args_os()
+        .nth(1)
+        .is_some_and(|command| command == "warm");
     let default_filter = if warm {
         "rendition=warn"
     } else {

@@ -3,20 +3,23 @@
 //! A render allocates a few large buffers (decoded planes, resized planes, the encoded file)
 //! and frees them all at the end. With glibc's defaults the heap is trimmed back to the kernel
 //! after each render, and the next render gets fresh pages: every page it touches is a page
-//! fault and a page the kernel must clear first. Over the benchmark's typical set at 2400 px
-//! (`rendition render`, one process) that was 94,000 faults and sys 0.24–0.32 s of 1.2–1.35 s;
-//! with the settings below, 13,000 faults and sys 0.04 s, for a peak RSS of 60 instead of
-//! 56 MB. mimalloc and jemalloc, tried through `LD_PRELOAD`, left 44,000 and 78,000 faults.
+//! fault and a page the kernel must clear first. Rendering bench/run's typical set (12 JPEGs
+//! of 1.3–5 MP) to 2400 px in one process took 90,500 page faults; with the settings below,
+//! 11,800, for a peak RSS of 55 instead of 49 MiB (mimalloc and jemalloc, tried through
+//! `LD_PRELOAD`, took 46,000–50,000 and 66,000). The kernel time went from 0.24–0.32 s to
+//! 0.04 s of a 1.2 s run on an idle machine.
 //!
 //! - `M_MMAP_THRESHOLD` 16 MiB: buffers up to 16 MiB (an RGB image of 5.5 MP) come from the
 //!   heap rather than a fresh `mmap` of their own. Larger ones, the full decode of a large
-//!   source, are still mapped and unmapped each time, so that they leave no hole in the heap:
-//!   at 32 MiB, the PNG set's peak RSS rose from 94 to 116 MiB over eight 4K wallpapers.
+//!   source, are still mapped and unmapped each time, so that they leave no hole in the heap
+//!   (with a 32 MiB threshold, eight 4K wallpaper PNGs in one process peaked at 116 MiB of
+//!   RSS instead of 94).
 //! - `M_TRIM_THRESHOLD` 128 MiB: the heap keeps up to 128 MiB free at its top instead of
 //!   giving it back, so a warm process (a warm Lambda, `render` or `warm` over many files)
-//!   reuses the pages. What stays resident is bounded by the largest render's peak.
-//! - `M_ARENA_MAX` the number of cores (at least 2): glibc gives threads up to 8 arenas per
-//!   core, and with the thresholds above each would keep its own freed memory.
+//!   reuses the pages. What an arena keeps is bounded by the largest peak of the renders it
+//!   served (`warm --jobs N` renders on up to N arenas).
+//! - `M_ARENA_MAX` the number of cores (at least 2, at most 64): glibc gives threads up to 8
+//!   arenas per core, and with the thresholds above each would keep its own freed memory.
 //!
 //! Who sets them: the Lambda functions (one request at a time per instance) and the
 //! `rendition` command, except `serve`. A server answers hits from many threads, and there
