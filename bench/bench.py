@@ -48,7 +48,7 @@ TOOL_FORMATS = {"Pillow": ("jpg", "webp", "png")}  # tools that do not write eve
 RECIPE = "4"
 
 # "typical": 1.3-5 MP JPEGs, the wallpapers listed in photos.py (shared with thumbor_load.py).
-from photos import TYPICAL_AS_IS, TYPICAL_DOWNSCALED, TYPICAL_MP  # noqa: E402
+from photos import TYPICAL_AS_IS, TYPICAL_DOWNSCALED, make_typical  # noqa: E402
 
 # "huge progressive": one 18 MP progressive JPEG of about 15 MB. The largest wallpaper
 # photograph (Kleiber, 6028x3391, 20.4 MP; the one with more pixels is a flat painting that
@@ -140,22 +140,12 @@ def prepare_sets():
         os.makedirs(typical_dir)
         os.makedirs(huge_dir)
         os.makedirs(alpha_dir)
-        lo, hi = TYPICAL_MP
-        n = len(TYPICAL_DOWNSCALED)
-        for i, name in enumerate(TYPICAL_DOWNSCALED):
-            mp = lo + (hi - lo) * i / (n - 1)
-            with Image.open(os.path.join(BACKGROUNDS, name)) as im:
-                im = im.convert("RGB")
-                s = (mp * 1e6 / (im.width * im.height)) ** 0.5
-                size = (round(im.width * s), round(im.height * s))
-                small = im.resize(size, Image.LANCZOS)
-            small.save(os.path.join(typical_dir, name), "JPEG", quality=90,
-                       subsampling="4:2:0", optimize=False, progressive=False)
+        def alpha_from(i, name, small):
             kind = ALPHA_MASKS[i]
             alpha_png(small, kind, i, os.path.join(
                 alpha_dir, f"{os.path.splitext(name)[0]}-{kind}.png"))
-        for name in TYPICAL_AS_IS:
-            shutil.copyfile(os.path.join(BACKGROUNDS, name), os.path.join(typical_dir, name))
+
+        make_typical(BACKGROUNDS, typical_dir, alpha_from)
         with Image.open(os.path.join(BACKGROUNDS, HUGE_SOURCE)) as im:
             im = im.convert("RGB")
             w, h = im.size

@@ -59,7 +59,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # to 1.3, 1.71, ... 5.0 MP, saved as baseline JPEG q90 4:2:0 without metadata, and two small
 # wallpapers as they are. Same names and sizes; the bytes may differ with the Pillow version.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from photos import TYPICAL_AS_IS, TYPICAL_DOWNSCALED, TYPICAL_MP  # noqa: E402
+from photos import TYPICAL_AS_IS, TYPICAL_DOWNSCALED, make_typical  # noqa: E402
 
 
 def log(*a):
@@ -491,18 +491,7 @@ def photos_dir():
         log(f"bench/out/sets/typical is missing: making the same 12 photos in {OWN_PHOTOS}")
         shutil.rmtree(OWN_PHOTOS, ignore_errors=True)
         os.makedirs(OWN_PHOTOS)
-        lo, hi = TYPICAL_MP
-        n = len(TYPICAL_DOWNSCALED)
-        for i, name in enumerate(TYPICAL_DOWNSCALED):
-            mp = lo + (hi - lo) * i / (n - 1)
-            with Image.open(os.path.join(BACKGROUNDS, name)) as im:
-                im = im.convert("RGB")
-                s = (mp * 1e6 / (im.width * im.height)) ** 0.5
-                small = im.resize((round(im.width * s), round(im.height * s)), Image.LANCZOS)
-            small.save(os.path.join(OWN_PHOTOS, name), "JPEG", quality=90,
-                       subsampling="4:2:0", optimize=False, progressive=False)
-        for name in TYPICAL_AS_IS:
-            shutil.copyfile(os.path.join(BACKGROUNDS, name), os.path.join(OWN_PHOTOS, name))
+        make_typical(BACKGROUNDS, OWN_PHOTOS)
         with open(stamp, "w") as f:
             f.write("typical recipe 3\n")
     return OWN_PHOTOS, ("bench/out/thumbor/photos: bench/out/sets/typical was missing, so the "
