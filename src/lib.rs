@@ -21,14 +21,16 @@
 //!   holds the types and the pipeline, [`render::render`], with a [`render::Deadline`]; one
 //!   file per stage: `probe` (format, header, limits, ICC profile, frame counting), `decode`,
 //!   `resize` (planar Lanczos3), `pixels` (orient, pad, flatten, blur, sharpen), `smart`
-//!   (smart crop) and `encode` (every encoder, and the formats' side limits).
+//!   (smart crop) and `encode` (every format's encoder call, and the formats' side limits).
 //! - `render::jpeg`: the renderer's own JPEG decoder (DCT-domain downscaling), which depends on
 //!   nothing else in the crate: `markers` (the segment loop, frame and scan headers), `tables`,
 //!   `huffman` (entropy decoding, the bit reader, restart markers), `idct`, `canvas` (output
 //!   grids, strips and planes), `color`, and the three paths `baseline`, `progressive` and `dc`.
 //!   What it does not handle it declines with a reason ([`render::Declined`]: unsupported,
 //!   cut short or corrupt); `jpeg-decoder` takes over, and the rendition reports it
-//!   (`Rendered::jpeg_fallback`, counted in the service's stats).
+//!   (`Rendered::jpeg_fallback`, counted in the service's stats). `render::jpeg::encode` is
+//!   its baseline encoder (`fdct`, `entropy`: tokens, optimal Huffman tables, the bit writer),
+//!   from RGB or straight from luma and chroma planes.
 //! - [`error`]: the one error type, split by whose fault it is, each kind one HTTP status.
 //! - `fuzzing` (with the `fuzzing` feature, and in tests): what the fuzz targets in `fuzz/`
 //!   check, also replayed over their seeds and past findings by `cargo test`

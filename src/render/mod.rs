@@ -247,6 +247,12 @@ pub fn make(
     }
 }
 
+/// Encodes `w`×`h` RGB pixels (3 bytes each) as a JPEG with the renderer's own encoder and
+/// its settings: baseline, optimised Huffman tables, 4:2:0 chroma below quality 90.
+pub fn encode_jpeg(rgb: &[u8], w: u32, h: u32, quality: u8) -> Result<Vec<u8>> {
+    encode(&Pixels::new(w, h, 3, rgb.to_vec()), Format::Jpeg, quality)
+}
+
 /// Renders `source` with `ops` into `format`, within `limits`, stopping with
 /// [`Error::Timeout`] if `deadline` passes.
 pub fn render(
@@ -280,9 +286,27 @@ pub fn render(
         plan.resized
     };
 
-    // Decode, at a reduced scale when the region shrinks enough.
+    let quality = ops.quality.or(format.default_quality()).unwrap_or(100);
+    // Chroma can be resized to the encoder's subsampled grid when the 2×2 blocks the encoder
+    // averages are the ones resized here: nothing moves the pixels off that grid (an offset,
+    // or a rotation or flip of an odd side) or mixes neighbours (blur, sharpen).
+    let aligned = plan.offset == (0, 0)
+        && (orientation.is_identity() || (rw % 2 == 0 && rh % 2 == 0))
+        && ops.blur.is_none()
+        && ops.sharpen.is_none();
+    let half_chroma = aligned && subsamples_chroma(format, quality);
+    // A 4:2:0 JPEG output with nothing left to do after the resize but orient: a JPEG
+    // source's luma and chroma go to the encoder as planes, without a round trip through RGB.
+    let direct = format == Format::Jpeg
+        && half_chroma
+        && icc.is_none()
+        && (plan.width, plan.height) == orientation.apply_size(rw, rh);
+
+    // Decode, at a reduced scale when the region shrinks enough; when the whole image is kept
+    // at a size a DCT scale gives exactly, the decoder's own output is final (RGB pixels, or
+    // planes for the direct route above).
     let scale = (f64::from(rw) / region.w).max(f64::from(rh) / region.h);
-    let whole = region.w == stored.0 && region.h == stored.1;
+    let whole = region.w == stored.0 && region.h == stored.1 && !direct;
     let (decoded, jpeg_fallback) = decode(
         source,
         &probe,
@@ -303,24 +327,10 @@ pub fn render(
         region = smart_region(&decoded, region);
     }
 
-    let quality = ops.quality.or(format.default_quality()).unwrap_or(100);
-    // Chroma can be resized to the encoder's subsampled grid when the 2×2 blocks the encoder
-    // averages are the ones resized here: nothing moves the pixels off that grid (an offset,
-    // or a rotation or flip of an odd side) or mixes neighbours (blur, sharpen).
-    let aligned = plan.offset == (0, 0)
-        && (orientation.is_identity() || (rw % 2 == 0 && rh % 2 == 0))
-        && ops.blur.is_none()
-        && ops.sharpen.is_none();
-    let half_chroma = aligned && subsamples_chroma(format, quality);
     let mut resized = match &decoded {
         Decoded::Pixels(pixels) => resize(pixels, region, rw, rh)?,
         Decoded::Planes(planes) => {
             let planes = resize_planes(planes, region, (rw, rh), half_chroma)?;
-            // A 4:2:0 JPEG output with nothing left to do but orient: the resized luma and
-            // chroma go to the encoder as they are, without a round trip through RGB.
-            let direct = format == Format::Jpeg
-                && icc.is_none()
-                && (plan.width, plan.height) == orientation.apply_size(rw, rh);
             if direct && planes.is_luma_and_chroma() {
                 check()?;
                 let (luma, chroma) = planes.into_luma_and_chroma();

@@ -148,14 +148,15 @@ pub(super) fn resize_planes(
         };
         let kind = [fr::PixelType::U8, fr::PixelType::U8x2, fr::PixelType::U8x3][k - 1];
         let out = target(g[0]);
-        resized.push(resize_samples(
-            &mut resizer,
-            data,
-            (p.w, p.h),
-            kind,
-            r,
-            out,
-        )?);
+        // A plane already at its target size (a whole source kept at its size) is copied:
+        // Lanczos at scale 1 would give the same samples at the cost of a convolution.
+        let (pw, ph) = (f64::from(p.w), f64::from(p.h));
+        let identity = out == (p.w, p.h) && r.x == 0.0 && r.y == 0.0 && r.w == pw && r.h == ph;
+        resized.push(if identity {
+            data.to_vec()
+        } else {
+            resize_samples(&mut resizer, data, (p.w, p.h), kind, r, out)?
+        });
     }
     Ok(ResizedPlanes {
         model: src.model,

@@ -721,6 +721,57 @@ fn jpeg_from_luma_and_chroma_matches_the_rgb_route() {
     }
 }
 
+#[test]
+fn a_jpeg_kept_at_its_size_goes_to_the_encoder_as_planes() {
+    // A 4:2:0 source rendered at its own size to a 4:2:0 JPEG: its decoded luma and chroma
+    // are encoded as they are (no resize, no RGB round trip), so the result is at least as
+    // close to the original pixels as encoding the source's RGB decode, which blurs chroma
+    // twice (up, then averaged down again). Odd sides; and an EXIF-rotated source with even
+    // sides, whose planes are turned before encoding.
+    let decode = |jpeg: &[u8]| {
+        let mut d = jpeg_decoder::Decoder::new(jpeg);
+        let px = d.decode().unwrap();
+        let info = d.info().unwrap();
+        (u32::from(info.width), u32::from(info.height), px)
+    };
+    let (cw, ch) = (333, 517);
+    let card = jpeg::test_card(cw, ch, jpeg_encoder::SamplingFactor::R_4_2_0, 0);
+    let (w, h) = (200u32, 120u32);
+    let rotated = jpeg(w, h, &quadrants(w, h), Some(6));
+    for (src, width) in [(card, cw), (rotated, h)] {
+        let ops = Ops {
+            width: Some(width),
+            ..Ops::default()
+        };
+        let direct = run(&src, &ops, Format::Jpeg);
+        let (dw, dh, out) = decode(&direct.bytes);
+        assert_eq!((dw, dh, dw), (direct.width, direct.height, width));
+        // The route through RGB: the source's upright RGB decode, encoded.
+        let upright = decoded(&run(&src, &ops, Format::Png));
+        let rgb: Vec<u8> = upright.pixels().flat_map(|p| [p[0], p[1], p[2]]).collect();
+        let through_rgb = encode(&Pixels::new(dw, dh, 3, rgb.clone()), Format::Jpeg, 80).unwrap();
+        let through_rgb = decode(&through_rgb).2;
+        // Upright and in place (a plane turned the wrong way is far off), and as close to the
+        // source as the route through RGB.
+        let (now, before) = (mean_abs_diff(&out, &rgb), mean_abs_diff(&through_rgb, &rgb));
+        assert!(
+            now < before + 0.25,
+            "{width} px: {now:.3} from the decoded source, {before:.3}"
+        );
+        if width == cw {
+            let original = jpeg::test_card_pixels(cw, ch);
+            let (now, before) = (
+                mean_abs_diff(&out, &original),
+                mean_abs_diff(&through_rgb, &original),
+            );
+            assert!(
+                now <= before + 0.02,
+                "{now:.3} from the original, {before:.3} through RGB"
+            );
+        }
+    }
+}
+
 fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
     assert_eq!(a.len(), b.len());
     let sum: f64 = a

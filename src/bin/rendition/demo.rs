@@ -460,15 +460,15 @@ fn landscape_jpeg(w: u32, h: u32, exif_orientation: u8) -> Vec<u8> {
             stored[to..to + 3].copy_from_slice(&upright[from..from + 3]);
         }
     }
-    let mut out = Vec::new();
-    let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+    let mut out = rendition::render::encode_jpeg(&stored, w, h, 90).expect("encodes");
     if exif_orientation != 1 {
-        let mut e = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0".to_vec();
-        e.extend_from_slice(&[exif_orientation, 0, 0, 0, 0, 0, 0]);
-        enc.add_app_segment(1, e).expect("small segment");
+        // An APP1 segment after JFIF's APP0: "Exif", a big-endian TIFF header, one IFD entry.
+        let mut app1 =
+            b"\xFF\xE1\0\x22Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0".to_vec();
+        app1.extend_from_slice(&[exif_orientation, 0, 0, 0, 0, 0, 0]);
+        let after_app0 = 4 + usize::from(u16::from_be_bytes([out[4], out[5]]));
+        out.splice(after_app0..after_app0, app1);
     }
-    enc.encode(&stored, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
-        .expect("encodes");
     out
 }
 

@@ -32,11 +32,16 @@
 //!
 //! The decoder depends on nothing else in the crate: it takes bytes and gives its own
 //! [`Image`] and [`Planes`].
+//!
+//! [`encode`] is the other direction: the renderer's baseline encoder, from RGB pixels or
+//! from luma and chroma planes (what [`decode_planes`] gives, resized), with Huffman tables
+//! optimised for each image.
 
 mod baseline;
 mod canvas;
 mod color;
 mod dc;
+mod encode;
 mod huffman;
 mod idct;
 mod markers;
@@ -46,7 +51,11 @@ mod tables;
 mod testing;
 
 pub(crate) use color::{add_chroma, chroma_offsets, ycc_pixel, ColorModel};
+pub(crate) use encode::{encode_rgb, encode_ycc};
 pub(crate) use markers::{has_adobe_marker, is_progressive};
+/// The test card's pixels, before encoding.
+#[cfg(test)]
+pub(crate) use testing::card as test_card_pixels;
 /// A test card, encoded with the given sampling and restart interval (for the renderer's tests).
 #[cfg(test)]
 pub(crate) use testing::encode as test_card;
