@@ -1092,7 +1092,7 @@ def versions(rendition, with_sharp):
     dirty = sh(["git", "-C", ROOT, "status", "--porcelain", "--", "src", "Cargo.toml",
                 "Cargo.lock"])
     built = datetime.datetime.fromtimestamp(os.path.getmtime(rendition), datetime.timezone.utc)
-    crates = lock_versions({"jpeg-decoder", "jpeg-encoder", "fast_image_resize", "image", "png",
+    crates = lock_versions({"jpeg-decoder", "fast_image_resize", "image", "png",
                             "webp", "libwebp-sys", "zune-jpeg"})
     newer = [os.path.relpath(os.path.join(d, f), ROOT)
              for d, _, fs in os.walk(os.path.join(ROOT, "src")) for f in fs
@@ -1355,8 +1355,8 @@ def write_report(results, sets, tools, meta, sweep, path, kept_sweep=None, width
              f"`render` works through the inputs on its main thread; see the threads column. "
              f"Its own JPEG decoder at the DCT scale N/8 that leaves the resize 1.25x room (DC "
              f"scans only for a progressive file at 1/8 or less), Lanczos3 (chroma straight to "
-             f"the 4:2:0 grid when the output is 4:2:0), jpeg-encoder with optimized Huffman "
-             f"tables, 4:2:0 chroma below q90 (taken from the resized planes, with no RGB in "
+             f"the 4:2:0 grid when the output is 4:2:0), its own baseline JPEG encoder with "
+             f"optimized Huffman tables, 4:2:0 chroma below q90 (taken from the resized planes, with no RGB in "
              f"between) and 4:4:4 from q90)")
     L.append(f"- vipsthumbnail: `vipsthumbnail --size '{WIDTH}x>' -o "
              f"DIR/%s.jpg[Q={QUALITY},optimize_coding,strip] INPUT...` (`.webp[Q={QUALITY},"
