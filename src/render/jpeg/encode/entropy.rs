@@ -147,23 +147,10 @@ impl Table {
             }
             weight[a] += weight[b];
             weight[b] = 0;
-            let mut s = a;
-            loop {
-                size[s] += 1;
-                if next[s] == usize::MAX {
-                    break;
-                }
-                s = next[s];
-            }
-            next[s] = b;
-            let mut s = b;
-            loop {
-                size[s] += 1;
-                if next[s] == usize::MAX {
-                    break;
-                }
-                s = next[s];
-            }
+            // Every symbol of both subtrees goes one level deeper; b's chain joins a's.
+            let last = deepen(&mut size, &next, a);
+            next[last] = b;
+            deepen(&mut size, &next, b);
         }
 
         // Codes per length, up to the longest possible (256 merges).
@@ -216,6 +203,18 @@ impl Table {
             symbols,
             codes,
         }
+    }
+}
+
+/// Lengthens by one bit the code of every symbol in the chain that starts at `s`; returns
+/// the chain's last symbol.
+fn deepen(size: &mut [u32; 257], next: &[usize; 257], mut s: usize) -> usize {
+    loop {
+        size[s] += 1;
+        if next[s] == usize::MAX {
+            return s;
+        }
+        s = next[s];
     }
 }
 
