@@ -80,6 +80,8 @@ pub(super) fn resize_planes(
     half_chroma: bool,
 ) -> Result<ResizedPlanes> {
     let first = src.planes[0].scale;
+    let (fw, fh) = (f64::from(src.planes[0].w), f64::from(src.planes[0].h));
+    let whole = region.x == 0.0 && region.y == 0.0 && region.w == fw && region.h == fh;
     let ycc = src.model == jpeg::ColorModel::YCbCr;
     let half = match src.planes.as_slice() {
         [_, cb, cr] => ycc && half_chroma && (cb.w, cb.h, cb.scale) == (cr.w, cr.h, cr.scale),
@@ -148,10 +150,10 @@ pub(super) fn resize_planes(
         };
         let kind = [fr::PixelType::U8, fr::PixelType::U8x2, fr::PixelType::U8x3][k - 1];
         let out = target(g[0]);
-        // A plane already at its target size (a whole source kept at its size) is copied:
-        // Lanczos at scale 1 would give the same samples at the cost of a convolution.
-        let (pw, ph) = (f64::from(p.w), f64::from(p.h));
-        let identity = out == (p.w, p.h) && r.x == 0.0 && r.y == 0.0 && r.w == pw && r.h == ph;
+        // A plane already at its target size when the whole source is kept is copied: its
+        // samples are on the output's grid. (Lanczos would cost a convolution, and for an odd
+        // side it would stretch ⌈w/2⌉ chroma samples over the w/2 the region maps to.)
+        let identity = whole && out == (p.w, p.h);
         resized.push(if identity {
             data.to_vec()
         } else {

@@ -722,6 +722,30 @@ fn jpeg_from_luma_and_chroma_matches_the_rgb_route() {
 }
 
 #[test]
+fn planes_kept_at_their_size_are_not_resampled() {
+    // The whole source at its own size: luma and the 4:2:0 chroma pair come back as decoded,
+    // also for odd sides, where the chroma plane is ⌈w/2⌉ wide and a resize would stretch it.
+    for (w, h) in [(333, 517), (64, 48)] {
+        let src = jpeg::test_card(w, h, jpeg_encoder::SamplingFactor::R_4_2_0, 0);
+        let Ok(jpeg::Output::Planes(planes)) = jpeg::decode_planes(&src, 8) else {
+            panic!("no planes");
+        };
+        let region = Rect {
+            x: 0.0,
+            y: 0.0,
+            w: f64::from(w),
+            h: f64::from(h),
+        };
+        let resized = resize_planes(&planes, region, (w, h), true).unwrap();
+        let (luma, chroma) = resized.into_luma_and_chroma();
+        assert_eq!(luma.data, planes.planes[0].data, "{w}x{h}");
+        let (cb, cr) = (&planes.planes[1].data, &planes.planes[2].data);
+        let pairs: Vec<u8> = cb.iter().zip(cr).flat_map(|(&b, &r)| [b, r]).collect();
+        assert_eq!(chroma.data, pairs, "{w}x{h}");
+    }
+}
+
+#[test]
 fn a_jpeg_kept_at_its_size_goes_to_the_encoder_as_planes() {
     // A 4:2:0 source rendered at its own size to a 4:2:0 JPEG: its decoded luma and chroma
     // are encoded as they are (no resize, no RGB round trip), so the result is at least as

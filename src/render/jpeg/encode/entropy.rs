@@ -32,8 +32,9 @@ fn category(v: i32) -> (u32, u32) {
 
 /// Symbol counts for one DC and one AC table.
 pub(super) struct Frequencies {
-    pub(super) dc: [u32; 256],
-    pub(super) ac: [u32; 256],
+    // 64 bits: at 4:4:4 one symbol can occur about twice per pixel, which passes u32 at 2 Gpx.
+    pub(super) dc: [u64; 256],
+    pub(super) ac: [u64; 256],
 }
 
 impl Default for Frequencies {
@@ -116,13 +117,11 @@ impl Table {
     /// The table of ITU T.81 Annex K.2: Huffman code lengths with one extra symbol of count
     /// 1 reserved, so that no code is all ones; lengths over 16 bits shortened; the reserved
     /// code removed; canonical codes assigned in order of length, then of symbol.
-    pub(super) fn optimal(freq: &[u32; 256]) -> Table {
+    pub(super) fn optimal(freq: &[u64; 256]) -> Table {
         // Index 256 is the reserved symbol. A node list: `next[s]` chains the symbols of a
         // subtree, whose code lengths all grow by one when it is merged.
         let mut weight = [0u64; 257];
-        for (w, f) in weight.iter_mut().zip(freq) {
-            *w = u64::from(*f);
-        }
+        weight[..256].copy_from_slice(freq);
         weight[256] = 1;
         let mut size = [0u32; 257];
         let mut next = [usize::MAX; 257];
@@ -329,9 +328,9 @@ mod tests {
     #[test]
     fn codes_are_prefix_free_and_never_all_ones() {
         // Skewed counts (Fibonacci) force lengths far over 16 before the adjustment.
-        let mut freq = [0u32; 256];
-        let (mut a, mut b) = (1u32, 1u32);
-        for f in freq.iter_mut().take(40) {
+        let mut freq = [0u64; 256];
+        let (mut a, mut b) = (1u64, 1u64);
+        for f in freq.iter_mut().take(60) {
             *f = a;
             (a, b) = (b, a.saturating_add(b));
         }
@@ -368,7 +367,7 @@ mod tests {
 
     #[test]
     fn frequent_symbols_get_shorter_codes() {
-        let mut freq = [0u32; 256];
+        let mut freq = [0u64; 256];
         freq[0] = 1000;
         freq[1] = 100;
         freq[2] = 10;
