@@ -2,6 +2,7 @@
 //! planes, each from its own sampling grid.
 
 use fast_image_resize as fr;
+use std::borrow::Cow;
 
 use super::{jpeg, Pixels};
 use crate::error::{Error, Result};
@@ -125,17 +126,16 @@ pub(super) fn resize_planes(
         for (c, &pi) in g.iter().enumerate() {
             at[pi] = Slot::new(gi, k, c);
         }
-        let interleaved;
-        let data = match g.as_slice() {
-            [_] => &p.data,
+        // One plane as it is, or a group interleaved into a buffer of its own.
+        let data: Cow<[u8]> = match g.as_slice() {
+            [_] => Cow::Borrowed(&p.data),
             &[a, b] => {
                 let (a, b) = (&src.planes[a].data, &src.planes[b].data);
                 let mut buf = vec![0u8; a.len() * 2];
                 for ((d, &a), &b) in buf.as_chunks_mut::<2>().0.iter_mut().zip(a).zip(b) {
                     *d = [a, b];
                 }
-                interleaved = buf;
-                &interleaved
+                Cow::Owned(buf)
             }
             _ => {
                 let [a, b, c] = [0, 1, 2].map(|i| &src.planes[g[i]].data);
@@ -144,20 +144,20 @@ pub(super) fn resize_planes(
                 for (((d, &a), &b), &c) in pixels.zip(a).zip(b).zip(c) {
                     *d = [a, b, c];
                 }
-                interleaved = buf;
-                &interleaved
+                Cow::Owned(buf)
             }
         };
         let kind = [fr::PixelType::U8, fr::PixelType::U8x2, fr::PixelType::U8x3][k - 1];
         let out = target(g[0]);
-        // A plane already at its target size when the whole source is kept is copied: its
-        // samples are on the output's grid. (Lanczos would cost a convolution, and for an odd
-        // side it would stretch ⌈w/2⌉ chroma samples over the w/2 the region maps to.)
+        // A plane already at its target size when the whole source is kept is taken as it is
+        // (an interleaved group's buffer moves, a single plane is copied): its samples are on
+        // the output's grid. Lanczos would cost a convolution, and for an odd side it would
+        // stretch ⌈w/2⌉ chroma samples over the w/2 the region maps to.
         let identity = whole && out == (p.w, p.h);
         resized.push(if identity {
-            data.to_vec()
+            data.into_owned()
         } else {
-            resize_samples(&mut resizer, data, (p.w, p.h), kind, r, out)?
+            resize_samples(&mut resizer, &data, (p.w, p.h), kind, r, out)?
         });
     }
     Ok(ResizedPlanes {
