@@ -91,11 +91,7 @@ impl Channel<'_> {
         at: usize,
     ) -> Option<()> {
         bits.refill();
-        let size = self.dc.decode(bits)?;
-        if size > 11 {
-            return None;
-        }
-        self.pred += bits.receive_extend(size);
+        self.pred += self.dc.decode_dc(bits)?;
         coef[0] = self.pred as f32 * s.quant[0];
         // Rows and columns of coefficients that hold a non-zero value.
         let (mut rows, mut cols) = (1, 1);

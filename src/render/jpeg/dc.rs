@@ -50,11 +50,7 @@ pub(super) fn scan(
         if ah == 0 {
             let table = tables.dc_table(members[k].dc_table)?;
             bits.refill();
-            let size = table.decode(bits).ok_or_else(|| bits.declined())?;
-            if size > 11 {
-                return Err(bits.declined());
-            }
-            pred[k] += bits.receive_extend(size);
+            pred[k] += table.decode_dc(bits).ok_or_else(|| bits.declined())?;
             comp.dc[block] = pred[k] << al;
         } else if bits.bit() == 1 {
             comp.dc[block] |= 1 << al;

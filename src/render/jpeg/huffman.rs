@@ -4,15 +4,18 @@
 use super::Declined;
 
 /// Bits of a fast lookup in [`Huffman`]: codes up to this long decode in one step.
-const FAST_BITS: u32 = 9;
+/// At most 12, so that a DC magnitude category over 11 never reaches the fast lookup.
+const FAST_BITS: u32 = 11;
+const _: () = assert!(FAST_BITS <= 12);
 
 /// A canonical Huffman table (JPEG Annex C) with a lookup table for short codes.
 #[derive(Clone)]
 pub(super) struct Huffman {
     /// Indexed by the next `FAST_BITS` bits: `length << 8 | symbol`, or 0 for a longer code.
     fast: [u16; 1 << FAST_BITS],
-    /// For AC tables, indexed the same way: when a code and the magnitude bits that follow it
-    /// both fit in `FAST_BITS`, `value << 16 | run << 8 | bits used`; otherwise 0.
+    /// Indexed the same way: when a code and the magnitude bits that follow it both fit in
+    /// `FAST_BITS`, `value << 16 | run << 8 | bits used` (the run is the symbol's high nibble,
+    /// 0 in a DC table); otherwise 0.
     fast_ac: [i32; 1 << FAST_BITS],
     /// For each code length 1..=16: the largest code of that length (-1 if none).
     max_code: [i32; 17],
@@ -55,11 +58,18 @@ impl Huffman {
         for (i, &entry) in h.fast.iter().enumerate() {
             let (len, symbol) = (u32::from(entry >> 8), entry as u8);
             let (run, size) = (i32::from(symbol >> 4), u32::from(symbol & 15));
-            if entry == 0 || size == 0 || len + size > FAST_BITS {
+            if entry == 0 || len + size > FAST_BITS {
                 continue;
             }
-            let magnitude = (i as i32 >> (FAST_BITS - len - size)) & ((1 << size) - 1);
-            let value = extend(magnitude, size);
+            // Size 0 (end of block, a run of 16 zeros, an end-of-band run) has no magnitude:
+            // value 0, and the entry is still non-zero because `len` is.
+            let value = match size {
+                0 => 0,
+                _ => extend(
+                    (i as i32 >> (FAST_BITS - len - size)) & ((1 << size) - 1),
+                    size,
+                ),
+            };
             h.fast_ac[i] = value << 16 | run << 8 | (len + size) as i32;
         }
         (index as usize == values.len()).then_some(h)
@@ -77,6 +87,27 @@ impl Huffman {
         }
         let rs = self.decode(bits)?;
         Some((usize::from(rs >> 4), bits.receive_extend(rs & 15)))
+    }
+
+    /// Decodes one DC difference (JPEG's DECODE, then RECEIVE and EXTEND): `None` for a
+    /// code that isn't in the table or a magnitude category over 11. The reader must hold at
+    /// least 32 bits.
+    #[inline(always)]
+    pub(super) fn decode_dc(&self, bits: &mut Bits) -> Option<i32> {
+        // A DC symbol is a bare magnitude category: in the AC lookup its "run" must be 0.
+        let fast = self.fast_ac[bits.peek(FAST_BITS) as usize];
+        if fast != 0 {
+            if fast & 0xFF00 != 0 {
+                return None;
+            }
+            bits.consume((fast & 0xFF) as u32);
+            return Some(fast >> 16);
+        }
+        let size = self.decode(bits)?;
+        if size > 11 {
+            return None;
+        }
+        Some(bits.receive_extend(size))
     }
 
     /// Decodes one symbol. The reader must hold at least 16 bits (see [`Bits::refill`]).
@@ -360,5 +391,104 @@ impl Restarts {
         }
         self.lost = true;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Bits, Huffman, FAST_BITS};
+
+    /// A small deterministic generator.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self) -> u32 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (self.0 >> 33) as u32
+        }
+    }
+
+    /// `values` shuffled, so that any symbol (end of block and zero runs included) can have a
+    /// short code or a long one.
+    fn shuffled(mut values: Vec<u8>, rng: &mut Lcg) -> Vec<u8> {
+        for i in (1..values.len()).rev() {
+            values.swap(i, rng.next() as usize % (i + 1));
+        }
+        values
+    }
+
+    /// Random entropy-coded data, without 0xFF so that no byte is stuffed.
+    fn stream(rng: &mut Lcg) -> Vec<u8> {
+        (0..16).map(|_| (rng.next() % 255) as u8).collect()
+    }
+
+    /// The lookups that decode a symbol with its magnitude in one step give what decoding the
+    /// symbol, then reading its magnitude, gives: same value, same bits used, same refusals.
+    #[test]
+    fn one_step_lookups_agree_with_symbol_then_magnitude() {
+        let mut rng = Lcg(7);
+        // The code lengths of ITU T.81's tables K.3 (luminance DC) and K.5 (luminance AC),
+        // and of a table with short codes only.
+        let dc_counts = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
+        let ac_counts = [0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 125];
+        let short_counts = [0, 1, 2, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let ac_symbols: Vec<u8> = [0x00, 0xF0]
+            .into_iter()
+            .chain((0..16u8).flat_map(|r| (1..=10u8).map(move |s| r << 4 | s)))
+            .collect();
+        let (mut fast_ac, mut fast_dc) = (0, 0);
+        for round in 0..60 {
+            let (counts, values) = match round % 3 {
+                0 => (dc_counts, shuffled((0..12).collect(), &mut rng)),
+                1 => (ac_counts, shuffled(ac_symbols.clone(), &mut rng)),
+                // Eleven of all the symbols, DC categories over 11 and odd AC ones included.
+                _ => (
+                    short_counts,
+                    shuffled((0..=255).collect(), &mut rng)[..11].to_vec(),
+                ),
+            };
+            let table = Huffman::new(&counts, &values).expect("a valid table");
+            for _ in 0..2_000 {
+                let data = stream(&mut rng);
+                let (mut a, mut b) = (Bits::new(&data, 0), Bits::new(&data, 0));
+                a.refill();
+                b.refill();
+                let reference = table
+                    .decode(&mut b)
+                    .map(|rs| (usize::from(rs >> 4), b.receive_extend(rs & 15)));
+                let one_step = table.decode_ac(&mut a);
+                assert_eq!(one_step, reference, "AC, round {round}, data {data:02x?}");
+                if reference.is_some() {
+                    assert_eq!((a.acc, a.count), (b.acc, b.count), "AC bits used");
+                }
+                let mut c = Bits::new(&data, 0);
+                c.refill();
+                fast_ac += usize::from(table.fast_ac[c.peek(FAST_BITS) as usize] != 0);
+
+                let (mut a, mut b) = (Bits::new(&data, 0), Bits::new(&data, 0));
+                a.refill();
+                b.refill();
+                let reference = match table.decode(&mut b) {
+                    Some(size) if size <= 11 => Some(b.receive_extend(size)),
+                    _ => None,
+                };
+                let one_step = table.decode_dc(&mut a);
+                assert_eq!(one_step, reference, "DC, round {round}, data {data:02x?}");
+                if reference.is_some() {
+                    assert_eq!((a.acc, a.count), (b.acc, b.count), "DC bits used");
+                    fast_dc += 1;
+                }
+            }
+        }
+        // Both paths were taken many times.
+        eprintln!("{fast_ac} of 120000 in one step, {fast_dc} DC differences");
+        assert!(
+            (1_000..119_000).contains(&fast_ac),
+            "{fast_ac} one-step lookups"
+        );
+        assert!(fast_dc > 20_000, "{fast_dc} DC differences");
     }
 }

@@ -146,11 +146,10 @@ fn decode_block(
     if ss == 0 {
         let dc = block.values.first_mut()?;
         if ah == 0 {
-            let size = symbol(bits, table?)?;
-            if size > 11 {
-                return None;
+            if bits.count < 32 {
+                bits.refill();
             }
-            *pred = pred.wrapping_add(bits.receive_extend(size));
+            *pred = pred.wrapping_add(table?.decode_dc(bits)?);
             *dc = pred.wrapping_shl(u32::from(al)) as i16;
         } else if bits.bit() == 1 {
             *dc |= 1 << al;
