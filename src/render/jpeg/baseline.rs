@@ -93,8 +93,8 @@ impl Channel<'_> {
         bits.refill();
         self.pred += self.dc.decode_dc(bits)?;
         coef[0] = self.pred as f32 * s.quant[0];
-        // Rows and columns of coefficients that hold a non-zero value.
-        let (mut rows, mut cols) = (1, 1);
+        // The zigzag position of the last kept coefficient that is non-zero.
+        let mut last = 0;
         let mut k = 1;
         while k < 64 {
             if bits.count < 32 {
@@ -112,12 +112,12 @@ impl Channel<'_> {
             let z = *s.keep.get(k)?;
             if z != SKIP {
                 coef[usize::from(z)] = value as f32 * s.quant[k];
-                rows = rows.max(usize::from(z) / 8 + 1);
-                cols = cols.max(usize::from(z) % 8 + 1);
+                last = k;
             }
             k += 1;
         }
-        s.emit(coef, rows, cols, at);
+        let (rows, cols) = s.extent[last];
+        s.emit(coef, usize::from(rows), usize::from(cols), at);
         Some(())
     }
 }

@@ -47,6 +47,9 @@ pub(super) struct Sampler {
     grid: Grid,
     /// For each zigzag position: the natural index of the coefficient to keep, or `SKIP`.
     pub(super) keep: [u8; 64],
+    /// For each zigzag position k: the rows and columns that the kept positions up to k
+    /// span, so a block whose last kept non-zero coefficient is at k is non-zero only there.
+    pub(super) extent: [(u8, u8); 64],
     /// The zigzag positions kept, in order.
     kept: Vec<u8>,
     /// Quantisers in zigzag order.
@@ -93,10 +96,13 @@ impl Canvas {
             let (nx, ny) = grid(frame, comp, eighths, layout);
             let corner = corner(nx, ny);
             let mut keep = [SKIP; 64];
+            let (mut extent, mut reach) = ([(1u8, 1u8); 64], (1u8, 1u8));
             for (k, &z) in ZIGZAG.iter().enumerate() {
                 if corner >> k & 1 == 1 {
                     keep[k] = z;
+                    reach = (reach.0.max(z / 8 + 1), reach.1.max(z % 8 + 1));
                 }
+                extent[k] = reach;
             }
             let q = &tables.quant[comp.quant];
             if q.contains(&0) {
@@ -120,6 +126,7 @@ impl Canvas {
                 v: comp.v,
                 grid: Grid::new(nx, ny),
                 keep,
+                extent,
                 kept: (0..64).filter(|&k| keep[usize::from(k)] != SKIP).collect(),
                 quant,
                 buf: vec![0; stride * rows],
@@ -264,16 +271,15 @@ impl Sampler {
     /// stores them: the kept ones (see [`corner`]), in zigzag order. `coef` is all zeros on
     /// entry and on return.
     pub(super) fn emit_stored(&mut self, stored: &[i16], coef: &mut [f32; 64], at: usize) {
-        let (mut rows, mut cols) = (1, 1);
+        let mut last = 0;
         for (&k, &v) in self.kept.iter().zip(stored) {
             let k = usize::from(k);
             if v != 0 {
-                let z = self.keep[k];
-                coef[usize::from(z)] = f32::from(v) * self.quant[k];
-                rows = rows.max(usize::from(z) / 8 + 1);
-                cols = cols.max(usize::from(z) % 8 + 1);
+                coef[usize::from(self.keep[k])] = f32::from(v) * self.quant[k];
+                last = k;
             }
         }
-        self.emit(coef, rows, cols, at);
+        let (rows, cols) = self.extent[last];
+        self.emit(coef, usize::from(rows), usize::from(cols), at);
     }
 }

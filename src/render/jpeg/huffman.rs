@@ -15,7 +15,9 @@ pub(super) struct Huffman {
     fast: [u16; 1 << FAST_BITS],
     /// Indexed the same way: when a code and the magnitude bits that follow it both fit in
     /// `FAST_BITS`, `value << 16 | run << 8 | bits used` (the run is the symbol's high nibble,
-    /// 0 in a DC table); otherwise 0.
+    /// 0 in a DC table); otherwise 0. The bits used are read as `& 63`, which a 64-bit shift
+    /// does by itself on x86-64 and aarch64: one instruction fewer on the decoder's critical
+    /// path.
     fast_ac: [i32; 1 << FAST_BITS],
     /// For each code length 1..=16: the largest code of that length (-1 if none).
     max_code: [i32; 17],
@@ -82,7 +84,7 @@ impl Huffman {
     pub(super) fn decode_ac(&self, bits: &mut Bits) -> Option<(usize, i32)> {
         let fast = self.fast_ac[bits.peek(FAST_BITS) as usize];
         if fast != 0 {
-            bits.consume((fast & 0xFF) as u32);
+            bits.consume((fast & 63) as u32);
             return Some((((fast >> 8) & 0xFF) as usize, fast >> 16));
         }
         let rs = self.decode(bits)?;
@@ -100,7 +102,7 @@ impl Huffman {
             if fast & 0xFF00 != 0 {
                 return None;
             }
-            bits.consume((fast & 0xFF) as u32);
+            bits.consume((fast & 63) as u32);
             return Some(fast >> 16);
         }
         let size = self.decode(bits)?;

@@ -108,6 +108,13 @@ fn idct_fixed<const NX: usize, const NY: usize>(
 ) {
     let (bx, by) = (&grid.bx, &grid.by);
     let Block { coef, rows, cols } = block;
+    // Up to 4×4 points, the whole corner the grid reads (every coefficient outside the
+    // non-zero one is zero) costs less as straight-line code than loops of variable length.
+    let (rows, cols) = if NX <= 4 && NY <= 4 {
+        (NY, NX)
+    } else {
+        (rows, cols)
+    };
     // Horizontal pass: tmp[v][i] = Σ_u coef[v][u] · bx[u][i]. Zeros inside the non-zero
     // corner are multiplied rather than tested: a branch per coefficient mispredicts more
     // than it saves.
