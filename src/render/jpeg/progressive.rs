@@ -206,16 +206,24 @@ fn decode_block(
             }
             // Skip `run` zero coefficients, refining the non-zero ones passed on the way: the
             // new coefficient (or, after ZRL, the sixteenth zero) goes at the next zero.
-            let band = span(k, se);
-            let mut zeros = !*block.nonzero & band;
-            for _ in 0..run {
-                zeros &= zeros.wrapping_sub(1);
-            }
-            let at = match zeros {
-                0 => se + 1,
-                z => z.trailing_zeros() as usize,
+            let to = k + usize::from(run);
+            let at = if to <= se && *block.nonzero & span(k, to) == 0 {
+                // Usually nothing from k to k + run is non-zero yet: no refinement bits, and
+                // the run ends at k + run.
+                to
+            } else {
+                let band = span(k, se);
+                let mut zeros = !*block.nonzero & band;
+                for _ in 0..run {
+                    zeros &= zeros.wrapping_sub(1);
+                }
+                let at = match zeros {
+                    0 => se + 1,
+                    z => z.trailing_zeros() as usize,
+                };
+                block.refine(bits, *block.nonzero & band & !span(at, 63), p1);
+                at
             };
-            block.refine(bits, *block.nonzero & band & !span(at, 63), p1);
             if value != 0 {
                 if at > se {
                     return None;
