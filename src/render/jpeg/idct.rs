@@ -4,8 +4,9 @@
 //! N in each direction (the higher ones are above the new grid's Nyquist frequency). A chroma
 //! block that covers 2×2 luma blocks (4:2:0) is sampled on a grid twice as fine, which lands
 //! its samples on the luma grid: upsampling comes for free and is exact within the block.
-//! The sums run in `f32` with the level shift and rounding folded in, and skip the rows and
-//! columns of coefficients that are zero, which in photographs is most of them.
+//! The sums run in `f32` with the level shift folded in, are rounded to the nearest integer
+//! at the end, and skip the rows and columns of coefficients that are zero, which in
+//! photographs is most of them.
 
 /// The most samples a block is evaluated at along one axis: 8 × the largest subsampling (4).
 const MAX_POINTS: usize = 32;
@@ -63,7 +64,7 @@ impl Grid {
         let Block { coef, rows, cols } = block;
         if rows == 1 && cols == 1 {
             // A flat block: every basis value of coefficient 0 is the same.
-            let v = (coef[0] * bx[0] * by[0] + SHIFT) as u8;
+            let v = to_u8(coef[0] * bx[0] * by[0] + SHIFT);
             for line in out.chunks_mut(stride).take(ny) {
                 line[..nx].fill(v);
             }
@@ -95,8 +96,8 @@ impl Grid {
     }
 }
 
-/// 128 is the level shift; 0.5 makes the saturating `as u8` below round to nearest.
-const SHIFT: f32 = 128.5;
+/// The level shift.
+const SHIFT: f32 = 128.0;
 
 /// [`Grid::idct`] for an `NX`×`NY` grid.
 #[inline(always)]
@@ -138,8 +139,7 @@ fn idct_fixed<const NX: usize, const NY: usize>(
         }
         let line: &mut [u8; NX] = (&mut out[j * stride..][..NX]).try_into().expect("NX wide");
         for i in 0..NX {
-            // Clamped first, the conversion vectorises (a bare saturating `as u8` does not).
-            line[i] = acc[i].clamp(0.0, 255.0) as i32 as u8;
+            line[i] = to_u8(acc[i]);
         }
     }
 }
@@ -155,31 +155,33 @@ pub(super) fn aan_scale(u: usize) -> f32 {
     }
 }
 
-/// Eight lanes that a butterfly step treats alike: a whole row of the block, so that the
-/// column transform runs on all eight columns at once and vectorises.
+/// `N` lanes that a butterfly step treats alike: part of a row of the block, so that the
+/// column transform runs on `N` columns at once and vectorises. Four lanes fill a 128-bit
+/// register: the eight of a butterfly's inputs then fit the sixteen registers of x86-64's
+/// SSE2 (eight lanes spilled to the stack).
 #[derive(Clone, Copy)]
-struct Lanes([f32; 8]);
+struct Lanes<const N: usize>([f32; N]);
 
-impl std::ops::Add for Lanes {
-    type Output = Lanes;
+impl<const N: usize> std::ops::Add for Lanes<N> {
+    type Output = Lanes<N>;
     #[inline(always)]
-    fn add(self, o: Lanes) -> Lanes {
+    fn add(self, o: Lanes<N>) -> Lanes<N> {
         Lanes(std::array::from_fn(|i| self.0[i] + o.0[i]))
     }
 }
 
-impl std::ops::Sub for Lanes {
-    type Output = Lanes;
+impl<const N: usize> std::ops::Sub for Lanes<N> {
+    type Output = Lanes<N>;
     #[inline(always)]
-    fn sub(self, o: Lanes) -> Lanes {
+    fn sub(self, o: Lanes<N>) -> Lanes<N> {
         Lanes(std::array::from_fn(|i| self.0[i] - o.0[i]))
     }
 }
 
-impl std::ops::Mul<f32> for Lanes {
-    type Output = Lanes;
+impl<const N: usize> std::ops::Mul<f32> for Lanes<N> {
+    type Output = Lanes<N>;
     #[inline(always)]
-    fn mul(self, k: f32) -> Lanes {
+    fn mul(self, k: f32) -> Lanes<N> {
         Lanes(std::array::from_fn(|i| self.0[i] * k))
     }
 }
@@ -229,17 +231,32 @@ where
 /// at once.
 #[inline]
 fn idct_butterfly(coef: &[f32; 64], rows: usize, out: &mut [u8], stride: usize) {
-    let mut tmp = [Lanes([0.0; 8]); 8];
+    let mut tmp = [[0.0f32; 8]; 8];
     for (t, row) in tmp.iter_mut().zip(coef.chunks_exact(8)).take(rows) {
         let row: [f32; 8] = row.try_into().expect("8 wide");
-        t.0 = aan(row);
+        *t = aan(row);
     }
-    for (j, v) in aan(tmp).iter().enumerate() {
-        let line: &mut [u8; 8] = (&mut out[j * stride..][..8]).try_into().expect("8 wide");
-        for (o, &x) in line.iter_mut().zip(&v.0) {
-            *o = (x * 0.125 + SHIFT).clamp(0.0, 255.0) as i32 as u8;
+    // The columns, four at a time.
+    for half in [0, 4] {
+        let columns: [Lanes<4>; 8] =
+            std::array::from_fn(|v| Lanes(std::array::from_fn(|i| tmp[v][half + i])));
+        for (j, v) in aan(columns).iter().enumerate() {
+            let line: &mut [u8; 4] = (&mut out[j * stride + half..][..4])
+                .try_into()
+                .expect("4 wide");
+            for (o, &x) in line.iter_mut().zip(&v.0) {
+                *o = to_u8(x * 0.125 + SHIFT);
+            }
         }
     }
+}
+
+/// `x` rounded to the nearest integer in 0..=255 (ties to even). Adding 2²³ leaves the
+/// rounded integer in the low bits of the float's representation; unlike a float-to-integer
+/// conversion, which must turn NaN into 0, that vectorises on every target.
+#[inline(always)]
+fn to_u8(x: f32) -> u8 {
+    (x.clamp(0.0, 255.0) + 8_388_608.0).to_bits() as u8
 }
 
 /// [`Grid::idct`] for any grid up to `MAX_POINTS` a side (4:1:1 and other rare sampling).
@@ -265,7 +282,7 @@ fn idct_any(grid: &Grid, block: Block, out: &mut [u8], stride: usize) {
             }
         }
         for (o, &a) in line[..nx].iter_mut().zip(acc.iter()) {
-            *o = a as u8;
+            *o = to_u8(a);
         }
     }
 }
