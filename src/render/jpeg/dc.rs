@@ -13,6 +13,7 @@
 
 use super::color::{ycc_to_rgb, ColorModel};
 use super::huffman::{Bits, Restarts};
+use super::idct::to_u8;
 use super::markers::{skip_entropy_data, Component, Frame, ScanHeader};
 use super::tables::Tables;
 use super::{Declined, Image};
@@ -135,8 +136,8 @@ pub(super) fn finish(frame: &Frame, tables: &Tables) -> Result<Image, Declined> 
             for (x, s) in row.iter_mut().enumerate() {
                 let bx = (x * c.h / hmax).min(c.bw - 1);
                 // The IDCT's DC term: coefficient × quantiser / 8, then the level shift.
-                let v = c.dc[by * c.bw + bx] as f32 * q / 8.0 + 128.0;
-                *s = (v + 0.5).clamp(0.0, 255.0) as u8;
+                // Rounded as the IDCT rounds its samples.
+                *s = to_u8(c.dc[by * c.bw + bx] as f32 * q / 8.0 + 128.0);
             }
         }
         match model {

@@ -255,7 +255,7 @@ fn idct_butterfly(coef: &[f32; 64], rows: usize, out: &mut [u8], stride: usize) 
 /// rounded integer in the low bits of the float's representation; unlike a float-to-integer
 /// conversion, which must turn NaN into 0, that vectorises on every target.
 #[inline(always)]
-fn to_u8(x: f32) -> u8 {
+pub(super) fn to_u8(x: f32) -> u8 {
     (x.clamp(0.0, 255.0) + 8_388_608.0).to_bits() as u8
 }
 
