@@ -86,15 +86,35 @@ pub(super) fn decode(
         f => {
             let d = image_decoder(source, f, limits)?;
             let img = image::DynamicImage::from_decoder(d).map_err(|e| image_error(f, e))?;
-            let pixels = if img.color().has_alpha() {
-                let rgba = img.into_rgba8();
-                Pixels::new(rgba.width(), rgba.height(), 4, rgba.into_raw())
-            } else {
-                let rgb = img.into_rgb8();
-                Pixels::new(rgb.width(), rgb.height(), 3, rgb.into_raw())
-            };
-            Ok((Decoded::Pixels(pixels), None))
+            Ok((Decoded::Pixels(to_pixels(img)), None))
         }
+    }
+}
+
+/// A decoded image as 8-bit RGB, or RGBA when it has alpha. Grey (with or without alpha) is
+/// spread to three channels here: the image crate's general conversion goes through its
+/// colour-space machinery with a float rounding per sample, which took 6% of rendering a
+/// set of PNGs of which one was grey with alpha.
+fn to_pixels(img: image::DynamicImage) -> Pixels {
+    use image::DynamicImage as D;
+    let (w, h) = (img.width(), img.height());
+    match img {
+        D::ImageLuma8(g) => {
+            let mut rgb = vec![0; g.as_raw().len() * 3];
+            for (o, &l) in rgb.chunks_exact_mut(3).zip(g.as_raw()) {
+                o.fill(l);
+            }
+            Pixels::new(w, h, 3, rgb)
+        }
+        D::ImageLumaA8(g) => {
+            let mut rgba = vec![0; g.as_raw().len() * 2];
+            for (o, la) in rgba.chunks_exact_mut(4).zip(g.as_raw().chunks_exact(2)) {
+                o.copy_from_slice(&[la[0], la[0], la[0], la[1]]);
+            }
+            Pixels::new(w, h, 4, rgba)
+        }
+        img if img.color().has_alpha() => Pixels::new(w, h, 4, img.into_rgba8().into_raw()),
+        img => Pixels::new(w, h, 3, img.into_rgb8().into_raw()),
     }
 }
 
@@ -231,5 +251,29 @@ impl From<jpeg::Output> for Decoded {
             jpeg::Output::Rgb(image) => Decoded::Pixels(image.into()),
             jpeg::Output::Planes(planes) => Decoded::Planes(planes),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_pixels;
+    use image::{DynamicImage, GrayAlphaImage, GrayImage};
+
+    /// Grey images spread to RGB(A) exactly as the image crate's own conversion does.
+    #[test]
+    fn grey_spreads_to_rgb_as_the_image_crate_converts_it() {
+        let luma = |x: u32, y: u32| (x * 37 + y * 11) as u8;
+        let grey =
+            DynamicImage::ImageLuma8(GrayImage::from_fn(13, 7, |x, y| image::Luma([luma(x, y)])));
+        let px = to_pixels(grey.clone());
+        assert_eq!((px.w, px.h, px.channels), (13, 7, 3));
+        assert_eq!(px.data, grey.into_rgb8().into_raw());
+
+        let grey_alpha = DynamicImage::ImageLumaA8(GrayAlphaImage::from_fn(13, 7, |x, y| {
+            image::LumaA([luma(x, y), (x * 19 + y * 3) as u8])
+        }));
+        let px = to_pixels(grey_alpha.clone());
+        assert_eq!((px.w, px.h, px.channels), (13, 7, 4));
+        assert_eq!(px.data, grey_alpha.into_rgba8().into_raw());
     }
 }
