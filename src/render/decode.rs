@@ -262,18 +262,19 @@ mod tests {
     /// Grey images spread to RGB(A) exactly as the image crate's own conversion does.
     #[test]
     fn grey_spreads_to_rgb_as_the_image_crate_converts_it() {
-        let luma = |x: u32, y: u32| (x * 37 + y * 11) as u8;
+        // Every grey value, and every alpha value.
+        let luma = |x: u32, y: u32| (y * 16 + x) as u8;
         let grey =
-            DynamicImage::ImageLuma8(GrayImage::from_fn(13, 7, |x, y| image::Luma([luma(x, y)])));
+            DynamicImage::ImageLuma8(GrayImage::from_fn(16, 16, |x, y| image::Luma([luma(x, y)])));
         let px = to_pixels(grey.clone());
-        assert_eq!((px.w, px.h, px.channels), (13, 7, 3));
+        assert_eq!((px.w, px.h, px.channels), (16, 16, 3));
         assert_eq!(px.data, grey.into_rgb8().into_raw());
 
-        let grey_alpha = DynamicImage::ImageLumaA8(GrayAlphaImage::from_fn(13, 7, |x, y| {
-            image::LumaA([luma(x, y), (x * 19 + y * 3) as u8])
+        let grey_alpha = DynamicImage::ImageLumaA8(GrayAlphaImage::from_fn(16, 16, |x, y| {
+            image::LumaA([luma(x, y), 255 - luma(x, y)])
         }));
         let px = to_pixels(grey_alpha.clone());
-        assert_eq!((px.w, px.h, px.channels), (13, 7, 4));
+        assert_eq!((px.w, px.h, px.channels), (16, 16, 4));
         assert_eq!(px.data, grey_alpha.into_rgba8().into_raw());
     }
 }

@@ -91,7 +91,7 @@ impl Channel<'_> {
         at: usize,
     ) -> Option<()> {
         bits.refill();
-        self.pred += self.dc.decode_dc(bits)?;
+        self.pred = self.pred.wrapping_add(self.dc.decode_dc(bits)?);
         coef[0] = self.pred as f32 * s.quant[0];
         // The zigzag position of the last kept coefficient that is non-zero.
         let mut last = 0;

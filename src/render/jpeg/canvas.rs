@@ -38,6 +38,22 @@ pub(super) fn corner(nx: usize, ny: usize) -> u64 {
     mask
 }
 
+/// For a block that keeps the zigzag positions in `corner`: where each kept position goes
+/// (its natural index, or `SKIP`), and for each position k the rows and columns the kept
+/// positions up to k span ([`Sampler::extent`]).
+fn keep_and_extent(corner: u64) -> ([u8; 64], [(u8, u8); 64]) {
+    let mut keep = [SKIP; 64];
+    let (mut extent, mut reach) = ([(1u8, 1u8); 64], (1u8, 1u8));
+    for (k, &z) in ZIGZAG.iter().enumerate() {
+        if corner >> k & 1 == 1 {
+            keep[k] = z;
+            reach = (reach.0.max(z / 8 + 1), reach.1.max(z % 8 + 1));
+        }
+        extent[k] = reach;
+    }
+    (keep, extent)
+}
+
 /// One component's output side: its sampling grid and where its samples go.
 pub(super) struct Sampler {
     /// Blocks per MCU across and down.
@@ -95,15 +111,7 @@ impl Canvas {
             }
             let (nx, ny) = grid(frame, comp, eighths, layout);
             let corner = corner(nx, ny);
-            let mut keep = [SKIP; 64];
-            let (mut extent, mut reach) = ([(1u8, 1u8); 64], (1u8, 1u8));
-            for (k, &z) in ZIGZAG.iter().enumerate() {
-                if corner >> k & 1 == 1 {
-                    keep[k] = z;
-                    reach = (reach.0.max(z / 8 + 1), reach.1.max(z % 8 + 1));
-                }
-                extent[k] = reach;
-            }
+            let (keep, extent) = keep_and_extent(corner);
             let q = &tables.quant[comp.quant];
             if q.contains(&0) {
                 return Err(Declined::Corrupt("a zero quantiser"));
@@ -281,5 +289,40 @@ impl Sampler {
         }
         let (rows, cols) = self.extent[last];
         self.emit(coef, usize::from(rows), usize::from(cols), at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{corner, keep_and_extent, SKIP};
+
+    /// A block's extent, read at its last kept non-zero coefficient, covers every kept
+    /// non-zero coefficient, and is exact when the last one is the farthest.
+    #[test]
+    fn extent_covers_every_kept_coefficient_up_to_k() {
+        for (nx, ny) in [
+            (1, 1),
+            (2, 2),
+            (3, 3),
+            (4, 4),
+            (6, 6),
+            (8, 8),
+            (2, 1),
+            (4, 8),
+            (8, 4),
+        ] {
+            let (keep, extent) = keep_and_extent(corner(nx, ny));
+            for k in 0..64 {
+                // Every kept position up to k lies within extent[k], which lies in the grid.
+                let (rows, cols) = (usize::from(extent[k].0), usize::from(extent[k].1));
+                for &z in keep[..=k].iter().filter(|&&z| z != SKIP) {
+                    let (row, col) = (usize::from(z / 8), usize::from(z % 8));
+                    assert!(row < rows && col < cols, "{nx}x{ny} at {k}: {z} outside");
+                    assert!(col < nx && row < ny, "{nx}x{ny}: {z} kept outside the grid");
+                }
+                assert!(rows <= ny.min(8) && cols <= nx.min(8), "{nx}x{ny} at {k}");
+            }
+            assert_eq!(extent[63], (ny.min(8) as u8, nx.min(8) as u8), "{nx}x{ny}");
+        }
     }
 }

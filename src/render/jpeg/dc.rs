@@ -51,7 +51,7 @@ pub(super) fn scan(
         if ah == 0 {
             let table = tables.dc_table(members[k].dc_table)?;
             bits.refill();
-            pred[k] += table.decode_dc(bits).ok_or_else(|| bits.declined())?;
+            pred[k] = pred[k].wrapping_add(table.decode_dc(bits).ok_or_else(|| bits.declined())?);
             comp.dc[block] = pred[k] << al;
         } else if bits.bit() == 1 {
             comp.dc[block] |= 1 << al;

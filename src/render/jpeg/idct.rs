@@ -4,9 +4,10 @@
 //! N in each direction (the higher ones are above the new grid's Nyquist frequency). A chroma
 //! block that covers 2×2 luma blocks (4:2:0) is sampled on a grid twice as fine, which lands
 //! its samples on the luma grid: upsampling comes for free and is exact within the block.
-//! The sums run in `f32` with the level shift folded in, are rounded to the nearest integer
-//! at the end, and skip the rows and columns of coefficients that are zero, which in
-//! photographs is most of them.
+//! The sums run in `f32` with the level shift folded in and are rounded to the nearest
+//! integer at the end (ties to even). Above 4×4 points they skip the rows and columns of
+//! coefficients that are zero, which in photographs is most of them; up to 4×4 the whole
+//! corner costs less as straight-line code.
 
 /// The most samples a block is evaluated at along one axis: 8 × the largest subsampling (4).
 const MAX_POINTS: usize = 32;
@@ -60,11 +61,14 @@ impl Grid {
     /// Writes the `nx`×`ny` samples of `block` to `out`, `stride` apart.
     #[inline]
     pub(super) fn idct(&self, block: Block, out: &mut [u8], stride: usize) {
-        let (nx, ny, bx, by) = (self.nx, self.ny, &self.bx, &self.by);
+        let (nx, ny) = (self.nx, self.ny);
         let Block { coef, rows, cols } = block;
         if rows == 1 && cols == 1 {
             // A flat block: every basis value of coefficient 0 is the same.
-            let v = to_u8(coef[0] * bx[0] * by[0] + SHIFT);
+            // The DC term is coefficient / 8 at every grid: exactly so here, as in the
+            // butterflies and the DC-only decoder (the product of the two f32 basis values
+            // is not exactly 1/8).
+            let v = to_u8(coef[0] * 0.125 + SHIFT);
             for line in out.chunks_mut(stride).take(ny) {
                 line[..nx].fill(v);
             }
@@ -112,6 +116,10 @@ fn idct_fixed<const NX: usize, const NY: usize>(
     // Up to 4×4 points, the whole corner the grid reads (every coefficient outside the
     // non-zero one is zero) costs less as straight-line code than loops of variable length.
     let (rows, cols) = if NX <= 4 && NY <= 4 {
+        debug_assert!(coef.chunks_exact(8).enumerate().all(|(v, row)| row
+            .iter()
+            .enumerate()
+            .all(|(u, &c)| c == 0.0 || (v < rows && u < cols))));
         (NY, NX)
     } else {
         (rows, cols)
@@ -227,8 +235,8 @@ where
 }
 
 /// [`Grid::idct`] at 8/8 for coefficients scaled by [`aan_scale`] (the quantisers carry it):
-/// rows of coefficients through scalar butterflies (the zero rows skipped), then all columns
-/// at once.
+/// rows of coefficients through scalar butterflies (the zero rows skipped), then the columns
+/// four at a time.
 #[inline]
 fn idct_butterfly(coef: &[f32; 64], rows: usize, out: &mut [u8], stride: usize) {
     let mut tmp = [[0.0f32; 8]; 8];
@@ -289,7 +297,63 @@ fn idct_any(grid: &Grid, block: Block, out: &mut [u8], stride: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::{aan_scale, idct_butterfly, idct_fixed, Block, Grid};
+    use super::{aan_scale, idct_butterfly, idct_fixed, to_u8, Block, Grid};
+
+    #[test]
+    fn samples_round_to_nearest_ties_to_even_and_saturate() {
+        for i in -400..=1200 {
+            let x = i as f32 * 0.25;
+            let want = x.round_ties_even().clamp(0.0, 255.0) as u8;
+            assert_eq!(to_u8(x), want, "{x}");
+        }
+        assert_eq!(
+            (to_u8(-0.0), to_u8(f32::INFINITY), to_u8(f32::NEG_INFINITY)),
+            (0, 255, 0)
+        );
+        let _ = to_u8(f32::NAN); // any value, no panic
+    }
+
+    /// Up to 4×4 points the transform sums the whole corner; the result must be the one the
+    /// sums over the non-zero rows and columns give (zeros add nothing).
+    #[test]
+    fn small_grids_sum_the_whole_corner_to_the_same_samples() {
+        let mut seed = 99u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            f32::from((seed >> 16) as u16) / 65_535.0 * 2.0 - 1.0
+        };
+        for n in 1..=4 {
+            let grid = Grid::new(n, n);
+            for case in 0..100 {
+                let (rows, cols) = (1 + case % n, 1 + (case / n) % n);
+                if rows * cols == 1 {
+                    continue; // a flat block: its own path, exact to 1/8
+                }
+                let mut coef = [0.0f32; 64];
+                for v in 0..rows {
+                    for u in 0..cols {
+                        coef[v * 8 + u] = next() * 400.0;
+                    }
+                }
+                let block = Block {
+                    coef: &coef,
+                    rows,
+                    cols,
+                };
+                let mut fast = [0u8; 16];
+                grid.idct(block, &mut fast, 4);
+                let mut direct = [0u8; 16];
+                super::idct_any(&grid, block, &mut direct, 4);
+                for j in 0..n {
+                    assert_eq!(
+                        fast[j * 4..j * 4 + n],
+                        direct[j * 4..j * 4 + n],
+                        "{n}x{n} {case}"
+                    );
+                }
+            }
+        }
+    }
     use crate::render::jpeg::tables::ZIGZAG;
 
     #[test]

@@ -59,7 +59,7 @@ pub(super) fn decode(data: &[u8], eighths: usize, layout: Layout) -> Result<Outp
             0xC5..=0xC7 => return Err(Declined::Unsupported("hierarchical coding")),
             0xC9..=0xCB | 0xCD..=0xCF => return Err(Declined::Unsupported("arithmetic coding")),
             0xDB => (tables.parse_quant(seg)).ok_or(Declined::Corrupt("quantisation table"))?,
-            0xC4 => (tables.parse_huffman(seg)).ok_or(Declined::Corrupt("huffman table"))?,
+            0xC4 => tables.parse_huffman(seg)?,
             0xDD => {
                 let Some(&[a, b]) = seg.first_chunk::<2>() else {
                     return Err(Declined::Corrupt("restart interval"));
@@ -357,6 +357,32 @@ impl ScanHeader {
 mod tests {
     use super::super::testing::encode;
     use super::super::{decode, Declined};
+
+    /// A file may redefine its Huffman tables, but not without bound: each definition costs
+    /// a few microseconds to build.
+    #[test]
+    fn huffman_table_definitions_are_bounded() {
+        use jpeg_encoder::SamplingFactor as S;
+        let jpeg = encode(64, 48, S::R_4_2_0, 0);
+        let dht = jpeg.windows(2).position(|w| w == [0xFF, 0xC4]).unwrap();
+        let len = usize::from(u16::from_be_bytes([jpeg[dht + 2], jpeg[dht + 3]]));
+        let segment = &jpeg[dht..dht + 2 + len];
+        let tables = |n: usize| {
+            let mut with = jpeg[..dht].to_vec();
+            for _ in 0..n {
+                with.extend_from_slice(segment);
+            }
+            with.extend_from_slice(&jpeg[dht..]);
+            with
+        };
+        let clean = decode(&jpeg, 8).unwrap();
+        assert_eq!(decode(&tables(3), 8).unwrap().data, clean.data);
+        // The file's own segments define a few tables more than the copies.
+        assert_eq!(
+            decode(&tables(1024), 8).err(),
+            Some(Declined::Unsupported("over 1024 huffman table definitions"))
+        );
+    }
 
     #[test]
     fn declined_files_say_why() {

@@ -22,7 +22,15 @@ pub(super) struct Tables {
     pub(super) ac: [Option<Huffman>; 4],
     pub(super) restart_interval: usize,
     pub(super) adobe_transform: Option<u8>,
+    /// Huffman tables defined so far (see [`MAX_HUFFMAN_TABLES`]).
+    huffman_defined: usize,
 }
+
+/// The most Huffman table definitions a file may make. Building one takes a few microseconds
+/// (its 2048-entry lookups), so a file of nothing but minimal DHT segments, 20 bytes each,
+/// could otherwise cost seconds of CPU. Real files define 2 to 4, or a few per scan of a
+/// progressive file (libjpeg's optimised progressive output: about 20).
+const MAX_HUFFMAN_TABLES: usize = 1024;
 
 impl Default for Tables {
     fn default() -> Self {
@@ -32,6 +40,7 @@ impl Default for Tables {
             ac: Default::default(),
             restart_interval: 0,
             adobe_transform: None,
+            huffman_defined: 0,
         }
     }
 }
@@ -55,20 +64,31 @@ impl Tables {
         Some(())
     }
 
-    pub(super) fn parse_huffman(&mut self, mut seg: &[u8]) -> Option<()> {
+    pub(super) fn parse_huffman(&mut self, mut seg: &[u8]) -> Result<(), Declined> {
         while !seg.is_empty() {
-            let (class, id) = (seg[0] >> 4, usize::from(seg[0] & 15));
-            let counts: [u8; 16] = seg.get(1..17)?.try_into().ok()?;
-            let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
-            let values = seg.get(17..17 + total)?;
-            let table = Some(Huffman::new(&counts, values)?);
-            match class {
-                0 => *self.dc.get_mut(id)? = table,
-                1 => *self.ac.get_mut(id)? = table,
-                _ => return None,
+            self.huffman_defined += 1;
+            if self.huffman_defined > MAX_HUFFMAN_TABLES {
+                return Err(Declined::Unsupported("over 1024 huffman table definitions"));
             }
-            seg = &seg[17 + total..];
+            self.parse_one_huffman(&mut seg)
+                .ok_or(Declined::Corrupt("huffman table"))?;
         }
+        Ok(())
+    }
+
+    /// Parses the Huffman table at the start of `seg` and moves `seg` past it.
+    fn parse_one_huffman(&mut self, seg: &mut &[u8]) -> Option<()> {
+        let s: &[u8] = seg;
+        let (class, id) = (s.first()? >> 4, usize::from(s.first()? & 15));
+        let counts: [u8; 16] = s.get(1..17)?.try_into().ok()?;
+        let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
+        let table = Some(Huffman::new(&counts, s.get(17..17 + total)?)?);
+        match class {
+            0 => *self.dc.get_mut(id)? = table,
+            1 => *self.ac.get_mut(id)? = table,
+            _ => return None,
+        }
+        *seg = &s[17 + total..];
         Some(())
     }
 
