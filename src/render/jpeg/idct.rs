@@ -163,33 +163,33 @@ pub(super) fn aan_scale(u: usize) -> f32 {
     }
 }
 
-/// `N` lanes that a butterfly step treats alike: part of a row of the block, so that the
-/// column transform runs on `N` columns at once and vectorises. Four lanes fill a 128-bit
-/// register: the eight of a butterfly's inputs then fit the sixteen registers of x86-64's
-/// SSE2 (eight lanes spilled to the stack).
+/// Four lanes that a butterfly step treats alike: half a row of the block, so that the column
+/// transform runs on four columns at once and vectorises. Four lanes fill a 128-bit register:
+/// the eight of a butterfly's inputs then fit the sixteen registers of x86-64's SSE2 (eight
+/// lanes spilled to the stack).
 #[derive(Clone, Copy)]
-struct Lanes<const N: usize>([f32; N]);
+struct Lanes([f32; 4]);
 
-impl<const N: usize> std::ops::Add for Lanes<N> {
-    type Output = Lanes<N>;
+impl std::ops::Add for Lanes {
+    type Output = Lanes;
     #[inline(always)]
-    fn add(self, o: Lanes<N>) -> Lanes<N> {
+    fn add(self, o: Lanes) -> Lanes {
         Lanes(std::array::from_fn(|i| self.0[i] + o.0[i]))
     }
 }
 
-impl<const N: usize> std::ops::Sub for Lanes<N> {
-    type Output = Lanes<N>;
+impl std::ops::Sub for Lanes {
+    type Output = Lanes;
     #[inline(always)]
-    fn sub(self, o: Lanes<N>) -> Lanes<N> {
+    fn sub(self, o: Lanes) -> Lanes {
         Lanes(std::array::from_fn(|i| self.0[i] - o.0[i]))
     }
 }
 
-impl<const N: usize> std::ops::Mul<f32> for Lanes<N> {
-    type Output = Lanes<N>;
+impl std::ops::Mul<f32> for Lanes {
+    type Output = Lanes;
     #[inline(always)]
-    fn mul(self, k: f32) -> Lanes<N> {
+    fn mul(self, k: f32) -> Lanes {
         Lanes(std::array::from_fn(|i| self.0[i] * k))
     }
 }
@@ -246,7 +246,7 @@ fn idct_butterfly(coef: &[f32; 64], rows: usize, out: &mut [u8], stride: usize) 
     }
     // The columns, four at a time.
     for half in [0, 4] {
-        let columns: [Lanes<4>; 8] =
+        let columns: [Lanes; 8] =
             std::array::from_fn(|v| Lanes(std::array::from_fn(|i| tmp[v][half + i])));
         for (j, v) in aan(columns).iter().enumerate() {
             let line: &mut [u8; 4] = (&mut out[j * stride + half..][..4])
