@@ -46,38 +46,36 @@ impl Default for Frequencies {
     }
 }
 
-/// Appends the tokens of one quantised block (`zz` in zigzag order) whose DC is coded as the
-/// difference from `prev_dc`, and counts their symbols in `freq`.
+/// Appends the tokens of one quantised block whose DC is coded as the difference from
+/// `prev_dc`, and counts their symbols in `freq`. Zigzag coefficient `k` is
+/// `coef[order[k]]`, and bit `k` of `nonzero` is set when it is not zero: only those are
+/// read.
 #[inline]
 pub(super) fn tokenize(
-    zz: &[i16; 64],
+    coef: &[i16; 64],
+    order: &[u8; 64],
+    nonzero: u64,
     prev_dc: &mut i32,
     tokens: &mut Vec<Token>,
     freq: &mut Frequencies,
 ) {
     // The block's tokens go to a local buffer first (at most 1 DC, 63 coefficients, 3 ZRLs
-    // and an EOB), then to `tokens` in one copy.
-    let mut buf = [0 as Token; 72];
+    // and an EOB: 68), then to `tokens` in one copy. Indices are masked to the buffer's
+    // 128, which the compiler sees needs no bounds check.
+    let mut buf = [0 as Token; 128];
     let mut len = 0;
     let mut push = |t: Token| {
-        buf[len] = t;
+        buf[len & 127] = t;
         len += 1;
     };
-    let dc = i32::from(zz[0]);
+    let dc = i32::from(coef[usize::from(order[0]) & 63]);
     let (n, bits) = category(dc - *prev_dc);
     *prev_dc = dc;
     freq.dc[n as usize] += 1;
     push(n << 16 | bits);
 
-    // Bit k set when coefficient k is not zero: eight at a time, as bytes of 0 or 1 whose
-    // low bits one multiplication gathers into the top byte.
-    let mut mask = 0u64;
-    for (i, eight) in zz.as_chunks::<8>().0.iter().enumerate() {
-        let bytes = u64::from_le_bytes(eight.map(|c| u8::from(c != 0)));
-        mask |= (bytes.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
-    }
     // Bit i of `rest` is zigzag position `pos + i`.
-    let mut rest = mask >> 1;
+    let mut rest = nonzero >> 1;
     let mut pos = 1u32;
     while rest != 0 {
         let mut run = rest.trailing_zeros();
@@ -88,7 +86,8 @@ pub(super) fn tokenize(
             push(ZRL << 16);
             run -= 16;
         }
-        let (n, bits) = category(i32::from(zz[pos as usize & 63]));
+        let value = coef[usize::from(order[pos as usize & 63]) & 63];
+        let (n, bits) = category(i32::from(value));
         let symbol = run << 4 | n;
         freq.ac[symbol as usize] += 1;
         push(symbol << 16 | bits);
@@ -99,9 +98,9 @@ pub(super) fn tokenize(
         freq.ac[EOB as usize] += 1;
         push(EOB << 16 | LAST);
     } else {
-        buf[len - 1] |= LAST;
+        buf[(len - 1) & 127] |= LAST;
     }
-    tokens.extend_from_slice(&buf[..len]);
+    tokens.extend_from_slice(&buf[..len.min(128)]);
 }
 
 /// An optimal Huffman table for a set of symbol counts, in DHT's form (`counts[l]` codes of
@@ -408,6 +407,23 @@ mod tests {
         assert_eq!(out, want);
     }
 
+    /// Coefficients already in zigzag order.
+    const IN_ORDER: [u8; 64] = {
+        let mut order = [0u8; 64];
+        let mut k = 0;
+        while k < 64 {
+            order[k] = k as u8;
+            k += 1;
+        }
+        order
+    };
+
+    fn mask(zz: &[i16; 64]) -> u64 {
+        zz.iter()
+            .enumerate()
+            .fold(0, |m, (k, &c)| m | u64::from(c != 0) << k)
+    }
+
     #[test]
     fn tokens_cover_runs_and_the_last_coefficient() {
         let mut zz = [0i16; 64];
@@ -415,7 +431,7 @@ mod tests {
         zz[1] = -3;
         zz[20] = 1; // a run of 18 zeros: ZRL, then run 2
         let (mut prev, mut tokens, mut freq) = (4, Vec::new(), Frequencies::default());
-        tokenize(&zz, &mut prev, &mut tokens, &mut freq);
+        tokenize(&zz, &IN_ORDER, mask(&zz), &mut prev, &mut tokens, &mut freq);
         assert_eq!(prev, 10);
         let symbols: Vec<u32> = tokens.iter().map(|t| t >> 16 & 0xFF).collect();
         assert_eq!(symbols, [3, 0x02, 0xF0, 0x21, EOB]);
@@ -425,7 +441,7 @@ mod tests {
 
         zz[63] = 2;
         tokens.clear();
-        tokenize(&zz, &mut prev, &mut tokens, &mut freq);
+        tokenize(&zz, &IN_ORDER, mask(&zz), &mut prev, &mut tokens, &mut freq);
         let symbols: Vec<u32> = tokens.iter().map(|t| t >> 16 & 0xFF).collect();
         // After position 20, 42 zeros: two ZRLs and a run of 10.
         assert_eq!(symbols, [0, 0x02, 0xF0, 0x21, 0xF0, 0xF0, 0xA2]);

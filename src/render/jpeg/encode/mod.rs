@@ -251,6 +251,50 @@ const ZIGZAG_TRANSPOSED: [u8; 64] = {
     t
 };
 
+/// `ZIGZAG_BITS[i][b]`: the zigzag positions (bit k for position k) of the coefficients
+/// that bits set in `b` mark among [`Quantizer::quantize`]'s outputs `8i` to `8i + 7`. Eight
+/// lookups turn a mask of the non-zero outputs into a mask in zigzag order.
+static ZIGZAG_BITS: [[u64; 256]; 8] = {
+    let mut zigzag_of = [0u8; 64];
+    let mut k = 0;
+    while k < 64 {
+        zigzag_of[ZIGZAG_TRANSPOSED[k] as usize] = k as u8;
+        k += 1;
+    }
+    let mut table = [[0u64; 256]; 8];
+    let mut i = 0;
+    while i < 8 {
+        let mut b = 0;
+        while b < 256 {
+            let mut bits = 0u64;
+            let mut j = 0;
+            while j < 8 {
+                if b >> j & 1 == 1 {
+                    bits |= 1 << zigzag_of[8 * i + j];
+                }
+                j += 1;
+            }
+            table[i][b] = bits;
+            b += 1;
+        }
+        i += 1;
+    }
+    table
+};
+
+/// The zigzag positions of `q`'s non-zero coefficients (`q` in [`Quantizer::quantize`]'s
+/// order).
+#[inline(always)]
+fn nonzero_zigzag(q: &[i16; 64]) -> u64 {
+    let mut mask = 0;
+    for (eight, bits) in q.as_chunks::<8>().0.iter().zip(&ZIGZAG_BITS) {
+        // Bytes of 0 or 1, whose low bits one multiplication gathers into the top byte.
+        let bytes = u64::from_le_bytes(eight.map(|c| u8::from(c != 0)));
+        mask |= bits[(bytes.wrapping_mul(0x0102_0408_1020_4080) >> 56) as usize];
+    }
+    mask
+}
+
 /// Transforms, quantises and tokenises the 8×8 block at (`x`, `y`) of `plane` (`stride`
 /// samples a row).
 #[inline]
@@ -273,8 +317,8 @@ fn block(
     fdct::fdct(&mut lanes);
     let mut q = [0i16; 64];
     quant.quantize(&lanes, &mut q);
-    let zz: [i16; 64] = std::array::from_fn(|k| q[usize::from(ZIGZAG_TRANSPOSED[k]) & 63]);
-    entropy::tokenize(&zz, prev_dc, tokens, freq);
+    let nonzero = nonzero_zigzag(&q);
+    entropy::tokenize(&q, &ZIGZAG_TRANSPOSED, nonzero, prev_dc, tokens, freq);
 }
 
 fn encode(source: &mut dyn Source, w: usize, h: usize, quality: u8, subsample: bool) -> Vec<u8> {

@@ -285,3 +285,27 @@ fn installed_photographs_match_jpeg_encoder() {
         );
     }
 }
+
+#[test]
+fn the_nonzero_mask_is_in_zigzag_order() {
+    // Random sparse blocks in the quantiser's (transposed) order: bit k of the mask is set
+    // exactly when zigzag coefficient k, read through ZIGZAG_TRANSPOSED, is not zero.
+    let mut seed = 5u32;
+    let mut next = || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        seed >> 16
+    };
+    for case in 0..2000 {
+        let q: [i16; 64] = std::array::from_fn(|_| {
+            if next() % 8 < case % 9 {
+                (next() % 41) as i16 - 20
+            } else {
+                0
+            }
+        });
+        let want = (0..64).fold(0u64, |m, k| {
+            m | u64::from(q[usize::from(ZIGZAG_TRANSPOSED[k])] != 0) << k
+        });
+        assert_eq!(nonzero_zigzag(&q), want, "case {case}");
+    }
+}
