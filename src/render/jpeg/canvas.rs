@@ -265,8 +265,10 @@ impl Sampler {
         if let Some(out) = self.buf.get_mut(at..) {
             self.grid.idct(Block { coef, rows, cols }, out, stride);
         }
-        for row in coef.chunks_exact_mut(8).take(rows) {
-            row[..cols].fill(0.0);
+        // Whole rows: a fixed 32-byte store each, where filling `cols` of them was a call.
+        debug_assert!(cols <= 8);
+        for row in coef.as_chunks_mut::<8>().0.iter_mut().take(rows) {
+            *row = [0.0; 8];
         }
     }
 
@@ -279,13 +281,26 @@ impl Sampler {
     /// stores them: the kept ones (see [`corner`]), in zigzag order. `coef` is all zeros on
     /// entry and on return.
     pub(super) fn emit_stored(&mut self, stored: &[i16], coef: &mut [f32; 64], at: usize) {
+        let stored = &stored[..stored.len().min(self.kept.len())];
+        // Bit i set when stored value i is not zero: eight at a time, as bytes of 0 or 1
+        // whose low bits one multiplication gathers into the top byte. Most are zero, and a
+        // bit scan per non-zero value costs less than a branch per value.
+        let (eights, rest) = stored.as_chunks::<8>();
+        let mut nonzero = 0u64;
+        for (i, eight) in eights.iter().enumerate() {
+            let bytes = u64::from_le_bytes(eight.map(|v| u8::from(v != 0)));
+            nonzero |= (bytes.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
+        }
+        for (i, &v) in rest.iter().enumerate() {
+            nonzero |= u64::from(v != 0) << (8 * eights.len() + i);
+        }
         let mut last = 0;
-        for (&k, &v) in self.kept.iter().zip(stored) {
-            let k = usize::from(k);
-            if v != 0 {
-                coef[usize::from(self.keep[k])] = f32::from(v) * self.quant[k];
-                last = k;
-            }
+        while nonzero != 0 {
+            let i = nonzero.trailing_zeros() as usize & 63;
+            nonzero &= nonzero - 1;
+            let k = usize::from(self.kept[i]) & 63;
+            coef[usize::from(self.keep[k]) & 63] = f32::from(stored[i]) * self.quant[k];
+            last = k;
         }
         let (rows, cols) = self.extent[last];
         self.emit(coef, usize::from(rows), usize::from(cols), at);
