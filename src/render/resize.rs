@@ -287,11 +287,67 @@ pub(super) fn resize_samples(
     // Only RGBA carries alpha. fast_image_resize takes U8x2 for luma + alpha and would
     // multiply a chroma pair's Cb by its Cr around the resize.
     let options = fr::ResizeOptions::new()
-        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3))
+        .resize_alg(fr::ResizeAlg::Convolution(lanczos3_filter()?))
         .use_alpha(kind == fr::PixelType::U8x4)
         .crop(x, y, rw, rh);
     resizer
         .resize(&src, &mut dst, &options)
         .map_err(|e| Error::Internal(format!("resize: {e}")))?;
     Ok(dst.into_vec())
+}
+
+/// fast_image_resize's Lanczos3 with [`lanczos3`] as its function.
+fn lanczos3_filter() -> Result<fr::FilterType> {
+    let filter = fr::Filter::new("Lanczos3", lanczos3, 3.0)
+        .map_err(|e| Error::Internal(format!("resize filter: {e:?}")))?;
+    Ok(fr::FilterType::Custom(filter))
+}
+
+/// Lanczos3, sinc(x)·sinc(x/3) for −3 ≤ x < 3, with one sine where fast_image_resize's own
+/// takes two: for θ = πx/3, sin πx = sin 3θ = s(3 − 4s²) with s = sin θ, so the product is
+/// 3s²(3 − 4s²)/(πx)². The coefficients are computed for every output row and column of
+/// every resize, and at 512 px the sines were 2% of a render.
+fn lanczos3(x: f64) -> f64 {
+    if !(-3.0..3.0).contains(&x) {
+        return 0.0;
+    }
+    if x == 0.0 {
+        return 1.0;
+    }
+    let s = (x * (std::f64::consts::PI / 3.0)).sin();
+    let px = std::f64::consts::PI * x;
+    3.0 * s * s * (3.0 - 4.0 * s * s) / (px * px)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lanczos3;
+    use std::f64::consts::PI;
+
+    #[test]
+    fn lanczos3_with_one_sine_is_the_truncated_sinc() {
+        let sinc = |x: f64| {
+            if x == 0.0 {
+                1.0
+            } else {
+                (PI * x).sin() / (PI * x)
+            }
+        };
+        for i in -40_000..=40_000 {
+            let x = f64::from(i) / 10_000.0 + 1e-7 * f64::from(i % 7);
+            let want = if (-3.0..3.0).contains(&x) {
+                sinc(x) * sinc(x / 3.0)
+            } else {
+                0.0
+            };
+            assert!(
+                (lanczos3(x) - want).abs() < 1e-14,
+                "{x}: {} against {want}",
+                lanczos3(x)
+            );
+        }
+        assert_eq!(lanczos3(0.0), 1.0);
+        assert_eq!(lanczos3(3.0), 0.0);
+        assert!(lanczos3(-3.0).abs() < 1e-15);
+    }
 }
