@@ -306,7 +306,9 @@ fn lanczos3_filter() -> Result<fr::FilterType> {
 /// Lanczos3, sinc(x)·sinc(x/3) for −3 ≤ x < 3, with one sine where fast_image_resize's own
 /// takes two: for θ = πx/3, sin πx = sin 3θ = s(3 − 4s²) with s = sin θ, so the product is
 /// 3s²(3 − 4s²)/(πx)². The coefficients are computed for every output row and column of
-/// every resize, and at 512 px the sines were 2% of a render.
+/// every resize, and at 512 px the sines were 1.7% of a render. The values differ from the
+/// two-sine product by an ulp or so, far below the 1/2¹⁴-odd steps the library rounds its
+/// weights to (tested: the same pixels).
 fn lanczos3(x: f64) -> f64 {
     if !(-3.0..3.0).contains(&x) {
         return 0.0;
@@ -321,8 +323,39 @@ fn lanczos3(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::lanczos3;
+    use super::{fr, lanczos3, lanczos3_filter};
     use std::f64::consts::PI;
+
+    #[test]
+    fn lanczos3_with_one_sine_resizes_to_the_same_pixels() {
+        // fast_image_resize's own Lanczos3 and ours, on noise (every weight matters), over
+        // shrinks and enlargements by odd and exact ratios, with and without a crop.
+        let mut seed = 3u32;
+        let (w, h) = (331u32, 29u32);
+        let data: Vec<u8> = (0..w * h * 3)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (seed >> 16) as u8
+            })
+            .collect();
+        let src = fr::images::ImageRef::new(w, h, &data, fr::PixelType::U8x3).expect("image");
+        let mut resizer = fr::Resizer::new();
+        let mut resize = |filter: fr::FilterType, out_w: u32, crop: (f64, f64)| {
+            let mut dst = fr::images::Image::new(out_w, 7, fr::PixelType::U8x3);
+            let options = fr::ResizeOptions::new()
+                .resize_alg(fr::ResizeAlg::Convolution(filter))
+                .crop(crop.0, 0.0, crop.1, f64::from(h));
+            resizer.resize(&src, &mut dst, &options).expect("resize");
+            dst.into_vec()
+        };
+        for out_w in (1..=700).step_by(3) {
+            for crop in [(0.0, f64::from(w)), (10.25, 200.5)] {
+                let theirs = resize(fr::FilterType::Lanczos3, out_w, crop);
+                let ours = resize(lanczos3_filter().expect("filter"), out_w, crop);
+                assert!(theirs == ours, "{out_w} px, crop {crop:?}");
+            }
+        }
+    }
 
     #[test]
     fn lanczos3_with_one_sine_is_the_truncated_sinc() {

@@ -219,6 +219,17 @@ where
     let z5 = (z10 + z12) * 1.847_759; // 2·cos(π/8)
     let o10 = z12 * 1.082_392_2 - z5; // 2·(cos(π/8) − cos(3π/8))
     let o12 = z5 - z10 * 2.613_126; // 2·(cos(π/8) + cos(3π/8))
+    outputs([e0, e1, e2, e3], o7, o10, o11, o12)
+}
+
+/// The butterflies' last stage, shared by [`aan`] and [`aan_low`]: the odd part's rotation
+/// finished and combined with the even part's four values into the eight outputs.
+#[inline(always)]
+fn outputs<T>(e: [T; 4], o7: T, o10: T, o11: T, o12: T) -> [T; 8]
+where
+    T: Copy + std::ops::Add<Output = T> + std::ops::Sub<Output = T>,
+{
+    let [e0, e1, e2, e3] = e;
     let o6 = o12 - o7;
     let o5 = o11 - o6;
     let o4 = o10 + o5;
@@ -256,19 +267,7 @@ where
     let z5 = (x[1] - x[3]) * 1.847_759;
     let o10 = x[1] * 1.082_392_2 - z5;
     let o12 = z5 + x[3] * 2.613_126;
-    let o6 = o12 - o7;
-    let o5 = o11 - o6;
-    let o4 = o10 + o5;
-    [
-        e0 + o7,
-        e1 + o6,
-        e2 + o5,
-        e3 - o4,
-        e3 + o4,
-        e2 - o5,
-        e1 - o6,
-        e0 - o7,
-    ]
+    outputs([e0, e1, e2, e3], o7, o10, o11, o12)
 }
 
 /// [`Grid::idct`] at 8/8 for coefficients scaled by [`aan_scale`] (the quantisers carry it):
@@ -277,6 +276,12 @@ where
 /// lower half left out when `rows` ≤ 4).
 #[inline]
 fn idct_butterfly(coef: &[f32; 64], rows: usize, cols: usize, out: &mut [u8], stride: usize) {
+    // The butterflies for a zero upper half read only the first four inputs: a non-zero
+    // coefficient outside `rows`×`cols` would be dropped.
+    debug_assert!(coef.chunks_exact(8).enumerate().all(|(v, row)| row
+        .iter()
+        .enumerate()
+        .all(|(u, &c)| c == 0.0 || (v < rows && u < cols))));
     let mut tmp = [[0.0f32; 8]; 8];
     let rows_in = tmp.iter_mut().zip(coef.as_chunks::<8>().0).take(rows);
     if cols <= 4 {

@@ -48,8 +48,8 @@ impl Default for Frequencies {
 
 /// Appends the tokens of one quantised block whose DC is coded as the difference from
 /// `prev_dc`, and counts their symbols in `freq`. Zigzag coefficient `k` is
-/// `coef[order[k]]`, and bit `k` of `nonzero` is set when it is not zero: only those are
-/// read.
+/// `coef[order[k]]`, and for `k` ≥ 1 bit `k` of `nonzero` must be set exactly when it is not
+/// zero: of the AC coefficients only those are read (bit 0 is ignored; the DC always is).
 #[inline]
 pub(super) fn tokenize(
     coef: &[i16; 64],
@@ -87,6 +87,8 @@ pub(super) fn tokenize(
             run -= 16;
         }
         let value = coef[usize::from(order[pos as usize & 63]) & 63];
+        // A zero here would code as end of block or sixteen zeros: a caller's broken mask.
+        debug_assert!(value != 0, "the mask marks a zero at {pos}");
         let (n, bits) = category(i32::from(value));
         let symbol = run << 4 | n;
         freq.ac[symbol as usize] += 1;

@@ -309,3 +309,51 @@ fn the_nonzero_mask_is_in_zigzag_order() {
         assert_eq!(nonzero_zigzag(&q), want, "case {case}");
     }
 }
+
+#[test]
+fn tokens_from_the_quantiser_order_equal_tokens_from_zigzag_order() {
+    // The encoder's path (the quantiser's transposed order, read through ZIGZAG_TRANSPOSED
+    // where the mask says) against the block first copied into zigzag order and read in
+    // order: the same tokens, counts and DC prediction.
+    let in_order: [u8; 64] = std::array::from_fn(|k| k as u8);
+    let mut seed = 11u32;
+    let mut next = || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        seed >> 16
+    };
+    let (mut prev_a, mut prev_b) = (0, 0);
+    let (mut tokens_a, mut tokens_b) = (Vec::new(), Vec::new());
+    let (mut freq_a, mut freq_b) = (entropy::Frequencies::default(), Default::default());
+    for case in 0..2000 {
+        let q: [i16; 64] = std::array::from_fn(|i| {
+            // Dense, sparse, and blocks whose last coefficient (zigzag 63) is set.
+            if (case % 5 == 0 && i == 63) || next() % 8 < case % 9 {
+                (next() % 2047) as i16 - 1023
+            } else {
+                0
+            }
+        });
+        let zz: [i16; 64] = std::array::from_fn(|k| q[usize::from(ZIGZAG_TRANSPOSED[k])]);
+        let zz_mask = (0..64).fold(0u64, |m, k| m | u64::from(zz[k] != 0) << k);
+        let q_mask = nonzero_zigzag(&q);
+        entropy::tokenize(
+            &q,
+            &ZIGZAG_TRANSPOSED,
+            q_mask,
+            &mut prev_a,
+            &mut tokens_a,
+            &mut freq_a,
+        );
+        entropy::tokenize(
+            &zz,
+            &in_order,
+            zz_mask,
+            &mut prev_b,
+            &mut tokens_b,
+            &mut freq_b,
+        );
+        assert_eq!(tokens_a, tokens_b, "case {case}");
+        assert_eq!(prev_a, prev_b);
+    }
+    assert_eq!((freq_a.dc, freq_a.ac), (freq_b.dc, freq_b.ac));
+}
