@@ -194,16 +194,27 @@ impl std::ops::Mul<f32> for Lanes {
     }
 }
 
-/// The 8-point inverse DCT as AAN butterflies (5 multiplications and 29 additions) on inputs
-/// scaled by [`aan_scale`]; the outputs are 2√2 × the transform's.
-#[inline(always)]
-fn aan<T>(x: [T; 8]) -> [T; 8]
-where
+/// What the butterflies work on: one value (a row's pass) or lanes of them (the columns').
+trait Points:
+    Copy
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<f32, Output = Self>
+{
+}
+
+impl<T> Points for T where
     T: Copy
         + std::ops::Add<Output = T>
         + std::ops::Sub<Output = T>
-        + std::ops::Mul<f32, Output = T>,
+        + std::ops::Mul<f32, Output = T>
 {
+}
+
+/// The 8-point inverse DCT as AAN butterflies (5 multiplications and 29 additions) on inputs
+/// scaled by [`aan_scale`]; the outputs are 2√2 × the transform's.
+#[inline(always)]
+fn aan<T: Points>(x: [T; 8]) -> [T; 8] {
     const SQRT_2: f32 = std::f32::consts::SQRT_2;
     // Even part: inputs 0, 2, 4, 6.
     let (t10, t11) = (x[0] + x[4], x[0] - x[4]);
@@ -225,10 +236,7 @@ where
 /// The butterflies' last stage, shared by [`aan`] and [`aan_low`]: the odd part's rotation
 /// finished and combined with the even part's four values into the eight outputs.
 #[inline(always)]
-fn outputs<T>(e: [T; 4], o7: T, o10: T, o11: T, o12: T) -> [T; 8]
-where
-    T: Copy + std::ops::Add<Output = T> + std::ops::Sub<Output = T>,
-{
+fn outputs<T: Points>(e: [T; 4], o7: T, o10: T, o11: T, o12: T) -> [T; 8] {
     let [e0, e1, e2, e3] = e;
     let o6 = o12 - o7;
     let o5 = o11 - o6;
@@ -249,13 +257,7 @@ where
 /// the fourth usually are: the same operations less those on the zeros, so the same results
 /// to the bit (up to the sign of a zero, which the level shift removes).
 #[inline(always)]
-fn aan_low<T>(x: [T; 4]) -> [T; 8]
-where
-    T: Copy
-        + std::ops::Add<Output = T>
-        + std::ops::Sub<Output = T>
-        + std::ops::Mul<f32, Output = T>,
-{
+fn aan_low<T: Points>(x: [T; 4]) -> [T; 8] {
     const SQRT_2: f32 = std::f32::consts::SQRT_2;
     // Even part: x4 = x6 = 0, so t10 = t11 = x0 and t13 = x2.
     let t12 = x[2] * SQRT_2 - x[2];
